@@ -1,3 +1,55 @@
-"""django-async-actions: trustworthy background work for Django + Celery."""
+"""django-async-actions: trustworthy background work for Django + Celery.
+
+The public API is imported lazily, so ``async_actions`` can sit in INSTALLED_APPS
+without importing models before Django's app registry is ready.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+__all__ = [
+    # starting and steering actions
+    "start_action",
+    "retry_action",
+    "cancel_action",
+    # the record
+    "AsyncActionReport",
+    "Status",
+    "Origin",
+    # the talk's pattern, for code that passes the report id in kwargs
+    "BaseErrorHandlerMixin",
+    # errors
+    "AsyncActionsError",
+    "InvalidActionError",
+    "NotChainableError",
+]
+
+_LOCATIONS = {
+    "start_action": "async_actions.services",
+    "retry_action": "async_actions.services",
+    "cancel_action": "async_actions.services",
+    "AsyncActionReport": "async_actions.models",
+    "Status": "async_actions.models",
+    "Origin": "async_actions.models",
+    "BaseErrorHandlerMixin": "async_actions.mixins",
+    "AsyncActionsError": "async_actions.errors",
+    "InvalidActionError": "async_actions.errors",
+    "NotChainableError": "async_actions.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOCATIONS:
+        return getattr(import_module(_LOCATIONS[name]), name)
+    raise AttributeError(f"module 'async_actions' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from async_actions.errors import AsyncActionsError, InvalidActionError, NotChainableError
+    from async_actions.mixins import BaseErrorHandlerMixin
+    from async_actions.models import AsyncActionReport, Origin, Status
+    from async_actions.services import cancel_action, retry_action, start_action

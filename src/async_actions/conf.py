@@ -1,0 +1,62 @@
+"""Settings: one ``ASYNC_ACTIONS`` dict, read lazily, defaults in one place.
+
+    ASYNC_ACTIONS = {"LOST_AFTER": 3600}
+
+Values are read at use time and the cache is dropped on Django's ``setting_changed``,
+so ``override_settings(ASYNC_ACTIONS=...)`` works in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+
+SETTING_NAME = "ASYNC_ACTIONS"
+
+DEFAULTS: dict[str, Any] = {
+    # Seconds after which a report still pending/running/retrying counts as lost
+    # (a worker killed mid-task, a message dropped by the broker). See `async_actions_reap`.
+    "LOST_AFTER": 6 * 60 * 60,
+    # Keep the worker's database connection across tasks and close it only when Django's
+    # own rules say so (CONN_MAX_AGE, CONN_HEALTH_CHECKS), like a request does. Celery's
+    # default closes every connection around every task, which costs a reconnect per task.
+    "WORKER_CONN_REUSE": True,
+    # Secrets shorter than this are not scrubbed from stored errors: replacing every "1" or
+    # "ab" in a traceback would destroy it and protect nothing.
+    "MIN_SECRET_LENGTH": 4,
+    # Longest error message stored; tracebacks are cut to TRACEBACK_MAX_CHARS, keeping the end.
+    "ERROR_MESSAGE_MAX_CHARS": 10_000,
+    "TRACEBACK_MAX_CHARS": 50_000,
+}
+
+
+class AsyncActionsSettings:
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        return getattr(django_settings, SETTING_NAME, None) or {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown async_actions setting {name!r}")
+        if name not in self._cache:
+            self._cache[name] = self.user_settings.get(name, DEFAULTS[name])
+        return self._cache[name]
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+aa_settings = AsyncActionsSettings()
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        aa_settings.reload()
+
+
+setting_changed.connect(_on_setting_changed)

@@ -1,0 +1,13 @@
+"""The library's exceptions: one base class, each also a familiar builtin type."""
+
+
+class AsyncActionsError(Exception):
+    """Base class of every error raised by django-async-actions."""
+
+
+class InvalidActionError(AsyncActionsError, ValueError):
+    """`start_action` was called with something it cannot start (nothing was recorded)."""
+
+
+class NotChainableError(AsyncActionsError, TypeError):
+    """A `@chainable` function returned something other than signatures."""

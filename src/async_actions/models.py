@@ -1,0 +1,90 @@
+"""The durable record of an async action: who started it, and how it went."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "pending"
+    RUNNING = "running", "running"
+    RETRYING = "retrying", "retrying"
+    OK = "ok", "ok"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+    LOST = "lost", "lost"
+
+
+# A report in one of these states never moves again: late or duplicated events are ignored.
+FINAL_STATUSES = (Status.OK, Status.FAILED, Status.CANCELLED, Status.LOST)
+ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING, Status.RETRYING)
+
+
+class Origin(models.TextChoices):
+    USER = "user", "user"
+    ADMIN = "admin", "admin"
+    SYSTEM = "system", "system"
+    SCHEDULE = "schedule", "schedule"
+
+
+ACTION_MAX_LENGTH = 255
+
+
+class AsyncActionReport(models.Model):
+    # The talk's fields.
+    action = models.CharField(max_length=ACTION_MAX_LENGTH)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error_message = models.TextField(blank=True, default="")
+    error_traceback = models.TextField(blank=True, default="")
+
+    # What the talk says to think about: who and what started it.
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="async_action_reports",
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.SYSTEM)
+
+    # Where it runs.
+    task_name = models.CharField(max_length=255, blank=True, default="")
+    task_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    root_task_id = models.CharField(max_length=255, blank=True, default="")
+
+    # Its life.
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_retry_error = models.TextField(blank=True, default="")
+    error_type = models.CharField(max_length=255, blank=True, default="")
+
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="async_actions_unique_idempotency_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at"], name="aa_report_latest"),
+            models.Index(fields=["status", "-created_at"], name="aa_report_status_latest"),
+            models.Index(fields=["action", "-created_at"], name="aa_report_action_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} [{self.status}]"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINAL_STATUSES

@@ -1,0 +1,130 @@
+"""Starting, retrying and cancelling actions: the writes a caller makes."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from celery.canvas import Signature
+from django.db import IntegrityError, router, transaction
+from kombu.exceptions import KombuError
+
+from async_actions.errors import InvalidActionError
+from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, Origin
+from async_actions.signatures import REPORT_ID_STAMP, check_signature
+from async_actions.transitions import report_mark_cancelled, report_mark_failed
+
+logger = logging.getLogger(__name__)
+
+
+def _check_action(action: Any) -> str:
+    if not isinstance(action, str) or not action.strip():
+        raise InvalidActionError(
+            f"The action name must be a non-empty string saying what is done, got {action!r}."
+        )
+    if len(action) > ACTION_MAX_LENGTH:
+        raise InvalidActionError(
+            f"The action name is {len(action)} characters long; the limit is "
+            f"{ACTION_MAX_LENGTH}. Put details in the task's arguments, not in its name."
+        )
+    return action
+
+
+def _check_origin(origin: str | None, triggered_by: Any) -> str:
+    if origin is None:
+        return Origin.USER if triggered_by is not None else Origin.SYSTEM
+    if origin not in Origin.values:
+        raise InvalidActionError(f"origin must be one of {Origin.values}, got {origin!r}.")
+    return origin
+
+
+def _user_or_none(user: Any) -> Any:
+    # An AnonymousUser is no one to record.
+    if user is not None and not getattr(user, "is_authenticated", True):
+        return None
+    return user
+
+
+def start_action(
+    action: str,
+    signature: Signature,
+    *,
+    triggered_by: Any = None,
+    origin: str | None = None,
+    idempotency_key: str | None = None,
+    retry_of: AsyncActionReport | None = None,
+) -> AsyncActionReport:
+    """Record `action` as pending and send `signature` once the current transaction commits.
+
+    A rollback sends nothing and leaves no report. With an `idempotency_key` that was used
+    before, the existing report is returned and nothing new is sent.
+    """
+    action = _check_action(action)
+    signature = check_signature(signature).clone()
+    triggered_by = _user_or_none(triggered_by)
+    origin = _check_origin(origin, triggered_by)
+    if idempotency_key is not None and not (isinstance(idempotency_key, str) and idempotency_key):
+        raise InvalidActionError("idempotency_key must be a non-empty string or None.")
+    task_id = signature.freeze().id
+
+    using = router.db_for_write(AsyncActionReport)
+    with transaction.atomic(using=using):
+        if idempotency_key is not None:
+            existing = AsyncActionReport.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        try:
+            with transaction.atomic(using=using):
+                report = AsyncActionReport.objects.create(
+                    action=action,
+                    triggered_by=triggered_by,
+                    origin=origin,
+                    task_name=signature.task,
+                    task_id=task_id,
+                    root_task_id=task_id,
+                    idempotency_key=idempotency_key,
+                    retry_of=retry_of,
+                )
+        except IntegrityError:
+            # Another caller with the same key committed first.
+            if idempotency_key is None:
+                raise
+            return AsyncActionReport.objects.get(idempotency_key=idempotency_key)
+        signature.stamp(**{REPORT_ID_STAMP: report.pk})
+        transaction.on_commit(partial(_send, report.pk, signature), using=using)
+    return report
+
+
+def _send(report_id: int, signature: Signature) -> None:
+    """Publish after commit; a broker that cannot be reached fails the report, never strands it."""
+    try:
+        signature.apply_async()
+    except (KombuError, OSError) as exc:
+        logger.exception("Could not enqueue async action report %s", report_id)
+        report_mark_failed(
+            report_id=report_id,
+            error_type=type(exc).__name__,
+            error_message=f"Could not enqueue the task {signature.task!r}: the broker "
+            f"could not be reached ({exc}).",
+        )
+
+
+def retry_action(report: AsyncActionReport, signature: Signature, **kwargs: Any) -> AsyncActionReport:
+    """Start `signature` again as a new action linked to the finished `report`."""
+    if not report.is_finished:
+        raise InvalidActionError(
+            f"Report {report.pk} is still {report.status}; only a finished action can be retried."
+        )
+    kwargs.setdefault("triggered_by", report.triggered_by)
+    kwargs.setdefault("origin", report.origin)
+    return start_action(report.action, signature, retry_of=report, **kwargs)
+
+
+def cancel_action(report: AsyncActionReport, *, reason: str = "Cancelled.") -> bool:
+    """Revoke the action's messages and mark it cancelled. Returns False if it had finished."""
+    from celery import current_app
+
+    current_app.control.revoke_by_stamped_headers({REPORT_ID_STAMP: [report.pk]})
+    current_app.control.revoke(report.task_id)
+    return report_mark_cancelled(report_id=report.pk, reason=reason)

@@ -1,0 +1,118 @@
+"""Status moves of a report, each one conditional UPDATE.
+
+Every move states in its WHERE clause which states it may leave, so a late, duplicated or
+out-of-order event (a redelivered message, a retry racing a success) matches no row and
+changes nothing: a finished report never moves back and an attempt is never counted twice.
+Each function returns whether it moved the report.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from async_actions.cleansing import cleanse_text
+from async_actions.conf import aa_settings
+from async_actions.models import ACTIVE_STATUSES, AsyncActionReport, Status
+
+
+def _active(report_id: int):  # type: ignore[no-untyped-def]
+    return AsyncActionReport.objects.filter(pk=report_id, status__in=ACTIVE_STATUSES)
+
+
+def _clip(text: str, limit: int, *, keep_end: bool = False) -> str:
+    if len(text) <= limit:
+        return text
+    return "..." + text[-limit:] if keep_end else text[:limit] + "..."
+
+
+def report_mark_running(*, report_id: int, attempt: int) -> bool:
+    """Attempt number `attempt` (1-based) has started. A redelivery of a started attempt is a no-op."""
+    return bool(
+        _active(report_id)
+        .filter(attempts__lt=attempt)
+        .update(
+            status=Status.RUNNING,
+            attempts=attempt,
+            started_at=Coalesce(F("started_at"), Value(timezone.now())),
+        )
+    )
+
+
+def report_mark_retrying(*, report_id: int, attempt: int, error: str) -> bool:
+    """Attempt `attempt` failed and will be retried.
+
+    The next attempt may already have started on another worker (the retry is published
+    before this event is handled): then only the error is recorded, the status stays.
+    """
+    error = _clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
+    return bool(
+        _active(report_id)
+        .filter(attempts__lte=attempt)
+        .update(
+            status=Case(
+                When(attempts=attempt, then=Value(Status.RETRYING)),
+                default=F("status"),
+            ),
+            last_retry_error=error,
+        )
+    )
+
+
+def report_mark_ok(*, report_id: int) -> bool:
+    return bool(_active(report_id).update(status=Status.OK, finished_at=timezone.now()))
+
+
+def report_mark_failed(
+    *, report_id: int, error_type: str, error_message: str, error_traceback: str = ""
+) -> bool:
+    """Record a failure, with secrets scrubbed from the message and the traceback."""
+    return bool(
+        _active(report_id).update(
+            status=Status.FAILED,
+            finished_at=timezone.now(),
+            error_type=error_type[:255],
+            error_message=_clip(
+                cleanse_text(error_message), aa_settings.ERROR_MESSAGE_MAX_CHARS
+            ),
+            error_traceback=_clip(
+                cleanse_text(error_traceback), aa_settings.TRACEBACK_MAX_CHARS, keep_end=True
+            ),
+        )
+    )
+
+
+def report_mark_cancelled(*, report_id: int, reason: str) -> bool:
+    return bool(
+        _active(report_id).update(
+            status=Status.CANCELLED, finished_at=timezone.now(), error_message=reason
+        )
+    )
+
+
+def reports_mark_lost(*, older_than_seconds: float) -> int:
+    """Mark as lost every active report older than `older_than_seconds`.
+
+    A report never started counts from its creation (the message was dropped or never
+    consumed); a started one from its first start (its worker was killed mid-task).
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return (
+        AsyncActionReport.objects.filter(status__in=ACTIVE_STATUSES, created_at__lt=cutoff)
+        .filter(started_at__isnull=True)
+        .update(
+            status=Status.LOST,
+            finished_at=timezone.now(),
+            error_message="Lost: never started within the time limit (see LOST_AFTER).",
+        )
+    ) + (
+        AsyncActionReport.objects.filter(status__in=ACTIVE_STATUSES, started_at__lt=cutoff).update(
+            status=Status.LOST,
+            finished_at=timezone.now(),
+            error_message="Lost: started but never finished within the time limit "
+            "(see LOST_AFTER); its worker may have died.",
+        )
+    )

@@ -1,0 +1,68 @@
+"""Settings for the test suite; the backend set is chosen by environment variables.
+
+    AA_DATABASE = sqlite (default) | postgres
+    AA_BROKER   = filesystem (default) | redis | rabbitmq
+
+The embedded default needs no server. Values the test worker subprocess must share with the
+test process (broker folder, queue name, database name) are put into os.environ here, so a
+worker started from the tests inherits them.
+"""
+
+import os
+import tempfile
+import uuid
+
+from async_actions.contrib.backends import broker_settings, database_settings
+
+SECRET_KEY = "tests-not-secret-but-long-enough-to-scrub"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "async_actions",
+    "tests.testapp",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+_run = os.environ.setdefault("AA_TEST_RUN", uuid.uuid4().hex[:10])
+_tmp = os.environ.setdefault("AA_TEST_TMP", tempfile.mkdtemp(prefix=f"aa-test-{_run}-"))
+
+DATABASES = {"default": database_settings(sqlite_path=os.path.join(_tmp, "db.sqlite3"))}
+# A file, not memory: the test worker runs in another process. PostgreSQL gets a name
+# of this run's own, so parallel runs on one server do not collide.
+DATABASES["default"]["TEST"] = {
+    "NAME": os.path.join(_tmp, "test.sqlite3")
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    else f"aa_test_{_run}"
+}
+
+globals().update(broker_settings(folder=os.path.join(_tmp, "broker")))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# A secret the tests make a task leak, to check it never reaches the database.
+INVOICES_PLUS_API_KEY = "ipk_live_7fa3c0de5ecre7"
