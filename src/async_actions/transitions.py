@@ -51,7 +51,7 @@ def report_mark_retrying(*, report_id: int, attempt: int, error: str) -> bool:
     error = _clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
     return bool(
         _active(report_id)
-        .filter(attempts__lte=attempt)
+        .filter(attempts__lte=attempt + 1)
         .update(
             status=Case(
                 When(attempts=attempt, then=Value(Status.RETRYING)),

@@ -3,8 +3,10 @@
 import os
 import time
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
+
+from async_actions import BaseErrorHandlerMixin
 
 from tests.testapp.models import Marker
 
@@ -54,3 +56,25 @@ def always_retry(self) -> None:
 @shared_task
 def kill_worker_child() -> None:
     os._exit(1)  # a child that dies mid-task, as on an out-of-memory kill
+
+
+@shared_task(bind=True)
+def record_db_connection(self, name: str) -> None:
+    """Store which database connection served this task (its server-side pid on PostgreSQL)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend_pid = cursor.fetchone()[0]
+    Marker.objects.create(name=f"{name}:{backend_pid}", worker=self.request.hostname or "", pid=os.getpid())
+
+
+class TalkBaseTask(BaseErrorHandlerMixin, Task):
+    """The talk's pattern: a base task that reads the report id from kwargs."""
+
+
+@shared_task(base=TalkBaseTask)
+def talk_style(should_fail: bool = False, **kwargs) -> str:
+    if should_fail:
+        raise RuntimeError("third party said no")
+    return "ok"

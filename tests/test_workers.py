@@ -1,0 +1,70 @@
+"""Several worker processes, redelivered messages and connection reuse, on real workers."""
+
+import pytest
+from django.conf import settings
+
+from async_actions import AsyncActionReport, Status, start_action
+from async_actions.signatures import REPORT_ID_STAMP
+from async_actions.testing import wait_for, wait_for_report
+from tests.testapp import tasks
+from tests.testapp.models import Marker
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("async_actions_worker")]
+
+
+def test_two_workers_consuming_at_once_lose_and_double_count_nothing(async_actions_start_worker):
+    second = async_actions_start_worker("second")
+    reports = [start_action(f"Job {i}", tasks.create_marker.s(f"job-{i}", 0.02)) for i in range(80)]
+
+    wait_for(
+        lambda: not AsyncActionReport.objects.exclude(status=Status.OK).exists(),
+        timeout=90,
+        what="all 80 reports to be ok",
+    )
+
+    assert AsyncActionReport.objects.filter(pk__in=[r.pk for r in reports], attempts=1).count() == 80
+    assert Marker.objects.count() == 80
+    workers = set(Marker.objects.values_list("worker", flat=True))
+    assert second.hostname in workers and len(workers) == 2
+
+
+def test_a_redelivered_message_of_a_finished_action_changes_nothing():
+    report = wait_for_report(start_action("Once", tasks.create_marker.s("once")))
+
+    duplicate = tasks.create_marker.s("once").set(task_id=report.task_id)
+    duplicate.stamp(**{REPORT_ID_STAMP: report.pk})
+    duplicate.apply_async()
+    wait_for(lambda: Marker.objects.filter(name="once").count() == 2, what="the duplicate to run")
+
+    again = AsyncActionReport.objects.get(pk=report.pk)
+    assert (again.status, again.attempts, again.finished_at) == (Status.OK, 1, report.finished_at)
+
+
+def test_a_duplicate_delivered_while_running_does_not_count_an_attempt():
+    report = start_action("Slow", tasks.create_marker.s("slow", 1.0))
+    wait_for_report(report, statuses=[Status.RUNNING])
+
+    duplicate = tasks.create_marker.s("slow", 0.0).set(task_id=report.task_id)
+    duplicate.stamp(**{REPORT_ID_STAMP: report.pk})
+    duplicate.apply_async()
+
+    report = wait_for_report(report)
+    wait_for(lambda: Marker.objects.filter(name="slow").count() == 2, what="both copies to run")
+    report.refresh_from_db()
+    assert (report.status, report.attempts) == (Status.OK, 1)
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="connection identity is read from PostgreSQL's pg_backend_pid()",
+)
+def test_a_worker_process_keeps_its_database_connection_across_tracked_tasks():
+    reports = [start_action(f"Conn {i}", tasks.record_db_connection.s("conn")) for i in range(20)]
+    for report in reports:
+        assert wait_for_report(report).status == Status.OK
+
+    connections_per_process: dict[int, set[str]] = {}
+    for marker in Marker.objects.all():
+        connections_per_process.setdefault(marker.pid, set()).add(marker.name)
+    assert connections_per_process
+    assert all(len(names) == 1 for names in connections_per_process.values()), connections_per_process
