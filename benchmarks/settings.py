@@ -1,0 +1,36 @@
+"""Benchmark settings: PostgreSQL + Redis, as FACTS.md measured them.
+
+    AA_BENCH_PG_NAME (default aa_bench), AA_BENCH_REDIS_URL (default redis://127.0.0.1:6379/5)
+    AA_BENCH_RESULT_BACKEND: unset (no result backend) or django-db (django-celery-results)
+"""
+
+import os
+
+SECRET_KEY = "benchmarks-only"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django_celery_results",
+    "async_actions",
+    "benchmarks.benchapp",
+]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("AA_BENCH_PG_NAME", "aa_bench"),
+        "HOST": "127.0.0.1",
+        "PORT": "5432",
+        "USER": "postgres",
+        # The setting the library recommends (system check async_actions.W001), for every variant.
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+}
+REDIS_URL = os.environ.get("AA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("AA_BENCH_QUEUE", "aa-bench")
+CELERY_RESULT_BACKEND = os.environ.get("AA_BENCH_RESULT_BACKEND") or None
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
