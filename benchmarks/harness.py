@@ -52,9 +52,21 @@ class Worker:
 
     def __enter__(self) -> Worker:
         command = [
-            sys.executable, "-m", "celery", "-A", "benchmarks.celery_app", "worker",
-            "-P", "prefork", "-c", str(self.concurrency), "-l", "WARNING",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "benchmarks.celery_app",
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            str(self.concurrency),
+            "-l",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=log)

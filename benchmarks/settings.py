@@ -1,7 +1,7 @@
 """Benchmark settings: PostgreSQL + Redis, as FACTS.md measured them.
 
-    AA_BENCH_PG_NAME (default aa_bench), AA_BENCH_REDIS_URL (default redis://127.0.0.1:6379/5)
-    AA_BENCH_RESULT_BACKEND: unset (no result backend) or django-db (django-celery-results)
+AA_BENCH_PG_NAME (default aa_bench), AA_BENCH_REDIS_URL (default redis://127.0.0.1:6379/5)
+AA_BENCH_RESULT_BACKEND: unset (no result backend) or django-db (django-celery-results)
 """
 
 import os

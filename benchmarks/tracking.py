@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from benchmarks.harness import Worker, median, print_table, purge_queue, time_calls, wait_until_done
 
-
 Variant = tuple[Callable[[], object], dict[str, str], Callable[[], int]]
 
 
@@ -65,20 +64,24 @@ def run(tasks: int, rounds: int) -> None:
             with Worker(env=env):
                 seconds = wait_until_done(tasks, timeout=600)
             throughput[name].append(tasks / seconds)
-            print(f"round {round_number} {name}: {tasks / seconds:.0f} tasks/s, "
-                  f"{recorded()} records", flush=True)
+            print(
+                f"round {round_number} {name}: {tasks / seconds:.0f} tasks/s, {recorded()} records",
+                flush=True,
+            )
 
     plain = next(iter(variants))
     rows = []
     for name in variants:
         rate, cost = median(throughput[name]), median(caller[name])
-        rows.append((
-            name,
-            f"{rate:.0f}",
-            f"{rate / median(throughput[plain]):.2f}x",
-            f"{cost * 1e6:.0f}",
-            f"{cost / median(caller[plain]):.2f}x",
-        ))
+        rows.append(
+            (
+                name,
+                f"{rate:.0f}",
+                f"{rate / median(throughput[plain]):.2f}x",
+                f"{cost * 1e6:.0f}",
+                f"{cost / median(caller[plain]):.2f}x",
+            )
+        )
     print_table(
         f"{tasks} no-op tasks, 1 worker prefork -c 2, Redis + PostgreSQL, median of {rounds}",
         ("variant", "tasks/s", "vs plain", "caller us/call", "vs .delay()"),

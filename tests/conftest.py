@@ -1,5 +1,3 @@
-import pytest
-
 from tests.celery_app import app as celery_app  # noqa: F401  (the app tasks bind to)
 
 pytest_plugins = ["async_actions.testing.plugin"]

@@ -64,5 +64,9 @@ DATABASES["default"]["TEST"] = {
 globals().update(broker_settings(folder=os.path.join(_tmp, "broker")))
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# Tests start a worker with AA_TEST_FLUSH_INTERVAL=0 to cover the write-at-once path.
+if "AA_TEST_FLUSH_INTERVAL" in os.environ:
+    ASYNC_ACTIONS = {"TRACKING_FLUSH_INTERVAL": float(os.environ["AA_TEST_FLUSH_INTERVAL"])}
+
 # A secret the tests make a task leak, to check it never reaches the database.
 INVOICES_PLUS_API_KEY = "ipk_live_7fa3c0de5ecre7"

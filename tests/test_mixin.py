@@ -6,7 +6,10 @@ from async_actions import AsyncActionReport, Status
 from async_actions.testing import wait_for_report
 from tests.testapp import tasks
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("async_actions_worker")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("async_actions_worker"),
+]
 
 
 def test_success_and_failure_are_recorded_from_the_kwarg():

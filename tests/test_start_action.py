@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from async_actions import AsyncActionReport, InvalidActionError, Origin, Status, start_action
-from async_actions.testing import wait_for, wait_for_report
+from async_actions.testing import wait_for_report
 from tests.testapp import tasks
 from tests.testapp.models import Marker
 
@@ -77,7 +77,11 @@ def test_the_same_idempotency_key_returns_the_first_report_and_runs_once():
 def test_an_unreachable_broker_fails_the_report_instead_of_leaving_it_pending():
     dead = Celery("dead", broker="redis://127.0.0.1:1/0", set_as_current=False)
     dead.conf.broker_connection_timeout = 1
-    dead.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0}
+    dead.conf.task_publish_retry_policy = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0,
+    }
 
     @dead.task(name="dead.noop")
     def dead_noop() -> None:
@@ -105,8 +109,12 @@ class Unserializable:
         ("Not a signature", lambda: tasks.noop, "needs a Celery signature"),
         ("Not a signature", lambda: "tests.testapp.tasks.noop", "got str"),
         ("Unregistered", lambda: _unregistered(), "not registered"),
-        ("Unencodable", lambda: tasks.add.s(Unserializable(), 1), "cannot be encoded with the 'json'"),
-        ("Unencodable", lambda: tasks.add.s(datetime.timezone.utc, 1), "cannot be encoded"),
+        (
+            "Unencodable",
+            lambda: tasks.add.s(Unserializable(), 1),
+            "cannot be encoded with the 'json'",
+        ),
+        ("Unencodable", lambda: tasks.add.s(datetime.UTC, 1), "cannot be encoded"),
     ],
 )
 def test_bad_input_raises_a_clear_error_and_records_nothing(action, signature_factory, message):

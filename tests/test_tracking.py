@@ -8,7 +8,10 @@ from async_actions.testing import wait_for_report
 from tests.testapp import tasks
 from tests.testapp.models import Marker
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("async_actions_worker")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("async_actions_worker"),
+]
 
 
 def test_success_is_recorded_with_times_and_one_attempt():
@@ -30,7 +33,7 @@ def test_failure_stores_type_message_and_traceback():
     assert report.error_type == "ValueError"
     assert report.error_message == "ValueError: the ledger is closed"
     assert "Traceback" in report.error_traceback
-    assert 'raise ValueError(message)' in report.error_traceback
+    assert "raise ValueError(message)" in report.error_traceback
     assert report.finished_at is not None
 
 

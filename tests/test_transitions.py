@@ -97,3 +97,26 @@ def test_long_errors_are_clipped_keeping_the_end_of_the_traceback(report, settin
     report = _reload(report)
     assert report.error_message == "0123456789..."
     assert report.error_traceback == "... that raised"
+
+
+def test_a_retry_event_arriving_after_the_next_attempt_finished_records_only_the_error(report):
+    report_mark_running(report_id=report.pk, attempt=1)
+    report_mark_running(report_id=report.pk, attempt=2)
+    report_mark_ok(report_id=report.pk)
+
+    assert report_mark_retrying(report_id=report.pk, attempt=1, error="Timeout: slow")
+
+    report = _reload(report)
+    assert (report.status, report.attempts, report.last_retry_error) == (
+        Status.OK,
+        2,
+        "Timeout: slow",
+    )
+
+
+def test_a_retry_event_two_attempts_late_changes_nothing(report):
+    report_mark_running(report_id=report.pk, attempt=3)
+    report_mark_retrying(report_id=report.pk, attempt=3, error="E: third")
+
+    assert not report_mark_retrying(report_id=report.pk, attempt=1, error="E: first")
+    assert _reload(report).last_retry_error == "E: third"

@@ -9,7 +9,10 @@ from async_actions.testing import wait_for, wait_for_report
 from tests.testapp import tasks
 from tests.testapp.models import Marker
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("async_actions_worker")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("async_actions_worker"),
+]
 
 
 def test_two_workers_consuming_at_once_lose_and_double_count_nothing(async_actions_start_worker):
@@ -22,7 +25,9 @@ def test_two_workers_consuming_at_once_lose_and_double_count_nothing(async_actio
         what="all 80 reports to be ok",
     )
 
-    assert AsyncActionReport.objects.filter(pk__in=[r.pk for r in reports], attempts=1).count() == 80
+    assert (
+        AsyncActionReport.objects.filter(pk__in=[r.pk for r in reports], attempts=1).count() == 80
+    )
     assert Marker.objects.count() == 80
     workers = set(Marker.objects.values_list("worker", flat=True))
     assert second.hostname in workers and len(workers) == 2
@@ -67,4 +72,6 @@ def test_a_worker_process_keeps_its_database_connection_across_tracked_tasks():
     for marker in Marker.objects.all():
         connections_per_process.setdefault(marker.pid, set()).add(marker.name)
     assert connections_per_process
-    assert all(len(names) == 1 for names in connections_per_process.values()), connections_per_process
+    assert all(len(names) == 1 for names in connections_per_process.values()), (
+        connections_per_process
+    )

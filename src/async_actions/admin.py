@@ -13,8 +13,16 @@ from async_actions.models import AsyncActionReport
 
 @admin.register(AsyncActionReport)
 class AsyncActionReportAdmin(admin.ModelAdmin):
-    list_display = ("id", "action", "status", "origin", "triggered_by", "attempts", "created_at",
-                    "finished_at")
+    list_display = (
+        "id",
+        "action",
+        "status",
+        "origin",
+        "triggered_by",
+        "attempts",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("status", "origin", "created_at")
     search_fields = ("action", "task_id", "idempotency_key", "error_message")
     date_hierarchy = "created_at"

@@ -49,8 +49,10 @@ def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list:
         "WORKER_CONN_REUSE", DEFAULTS["WORKER_CONN_REUSE"]
     )
     default_db = settings.DATABASES.get("default", {})
-    if reuse and default_db.get("CONN_MAX_AGE", 0) == 0 and "sqlite" not in default_db.get(
-        "ENGINE", ""
+    if (
+        reuse
+        and default_db.get("CONN_MAX_AGE", 0) == 0
+        and "sqlite" not in default_db.get("ENGINE", "")
     ):
         return [
             Warning(

@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     # own rules say so (CONN_MAX_AGE, CONN_HEALTH_CHECKS), like a request does. Celery's
     # default closes every connection around every task, which costs a reconnect per task.
     "WORKER_CONN_REUSE": True,
+    # Seconds a worker process may hold starts and successes before writing them, many
+    # reports per statement (see async_actions.batching). 0 writes each one at once.
+    "TRACKING_FLUSH_INTERVAL": 0.05,
     # Secrets shorter than this are not scrubbed from stored errors: replacing every "1" or
     # "ab" in a traceback would destroy it and protect nothing.
     "MIN_SECRET_LENGTH": 4,

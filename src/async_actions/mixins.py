@@ -40,7 +40,9 @@ class BaseErrorHandlerMixin:
         if report_id is not None:
             report_mark_running(report_id=report_id, attempt=self.request.retries + 1)
 
-    def on_retry(self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
+    def on_retry(
+        self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any
+    ) -> None:
         report_id = _report_id(kwargs)
         if report_id is not None:
             report_mark_retrying(
@@ -54,7 +56,9 @@ class BaseErrorHandlerMixin:
         if report_id is not None:
             report_mark_ok(report_id=report_id)
 
-    def on_failure(self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any
+    ) -> None:
         report_id = _report_id(kwargs)
         if report_id is not None:
             report_mark_failed(

@@ -62,7 +62,8 @@ class AsyncActionReport(models.Model):
     last_retry_error = models.TextField(blank=True, default="")
     error_type = models.CharField(max_length=255, blank=True, default="")
 
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": the unique constraint must let any number of reports have no key.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )

@@ -8,12 +8,12 @@ from async_actions.models import AsyncActionReport
 
 
 def report_id_for_task(task_id: str) -> int | None:
-    return (
-        AsyncActionReport.objects.filter(task_id=task_id).values_list("pk", flat=True).first()
-    )
+    return AsyncActionReport.objects.filter(task_id=task_id).values_list("pk", flat=True).first()
 
 
-def report_list(*, status: str | None = None, action: str | None = None) -> QuerySet[AsyncActionReport]:
+def report_list(
+    *, status: str | None = None, action: str | None = None
+) -> QuerySet[AsyncActionReport]:
     """Latest first, optionally filtered; served by the (status|action, -created_at) indexes."""
     reports = AsyncActionReport.objects.select_related("triggered_by")
     if status:

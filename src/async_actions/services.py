@@ -68,32 +68,41 @@ def start_action(
         raise InvalidActionError("idempotency_key must be a non-empty string or None.")
     task_id = signature.freeze().id
 
+    fields = {
+        "action": action,
+        "triggered_by": triggered_by,
+        "origin": origin,
+        "task_name": signature.task,
+        "task_id": task_id,
+        "root_task_id": task_id,
+        "idempotency_key": idempotency_key,
+        "retry_of": retry_of,
+    }
     using = router.db_for_write(AsyncActionReport)
     with transaction.atomic(using=using):
-        if idempotency_key is not None:
-            existing = AsyncActionReport.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return existing
-        try:
-            with transaction.atomic(using=using):
-                report = AsyncActionReport.objects.create(
-                    action=action,
-                    triggered_by=triggered_by,
-                    origin=origin,
-                    task_name=signature.task,
-                    task_id=task_id,
-                    root_task_id=task_id,
-                    idempotency_key=idempotency_key,
-                    retry_of=retry_of,
-                )
-        except IntegrityError:
-            # Another caller with the same key committed first.
-            if idempotency_key is None:
-                raise
-            return AsyncActionReport.objects.get(idempotency_key=idempotency_key)
+        if idempotency_key is None:
+            report = AsyncActionReport.objects.create(**fields)
+        else:
+            report, created = _create_once(fields, using)
+            if not created:
+                return report
         signature.stamp(**{REPORT_ID_STAMP: report.pk})
         transaction.on_commit(partial(_send, report.pk, signature), using=using)
     return report
+
+
+def _create_once(fields: dict[str, Any], using: str) -> tuple[AsyncActionReport, bool]:
+    """(report, created): the existing report when its idempotency key was used before."""
+    key = fields["idempotency_key"]
+    existing = AsyncActionReport.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic(using=using):  # a savepoint: the outer block stays usable
+            return AsyncActionReport.objects.create(**fields), True
+    except IntegrityError:
+        # Another caller with the same key committed first.
+        return AsyncActionReport.objects.get(idempotency_key=key), False
 
 
 def _send(report_id: int, signature: Signature) -> None:
@@ -110,7 +119,9 @@ def _send(report_id: int, signature: Signature) -> None:
         )
 
 
-def retry_action(report: AsyncActionReport, signature: Signature, **kwargs: Any) -> AsyncActionReport:
+def retry_action(
+    report: AsyncActionReport, signature: Signature, **kwargs: Any
+) -> AsyncActionReport:
     """Start `signature` again as a new action linked to the finished `report`."""
     if not report.is_finished:
         raise InvalidActionError(

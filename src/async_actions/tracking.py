@@ -13,7 +13,9 @@ from typing import Any
 from celery import Celery, Task, signals
 from celery.fixups.django import DjangoFixup
 from django.db import close_old_connections
+from django.utils import timezone
 
+from async_actions.batching import StatusBuffer
 from async_actions.conf import aa_settings
 from async_actions.selectors import report_id_for_task
 from async_actions.signatures import report_id_from_stamps
@@ -61,19 +63,59 @@ def _close_old_connections(task: Task) -> None:
         close_old_connections()
 
 
+# -- write-behind of starts and successes -----------------------------------------------
+
+_buffer: StatusBuffer | None = None
+
+
+def _status_buffer(task: Task) -> StatusBuffer | None:
+    """This process's buffer, or None to write at once (eager runs, interval 0)."""
+    global _buffer
+    if _is_eager(task) or not aa_settings.TRACKING_FLUSH_INTERVAL:
+        return None
+    if _buffer is None:
+        _buffer = StatusBuffer(interval=aa_settings.TRACKING_FLUSH_INTERVAL)
+    return _buffer
+
+
+def flush_pending_statuses() -> None:
+    """Write what this process holds now; called before any move written at once."""
+    if _buffer is not None:
+        _buffer.flush()
+
+
+def on_worker_process_init(**kwargs: Any) -> None:
+    global _buffer
+    _buffer = None  # a forked child starts with no buffer and no writer thread
+
+
+def on_worker_process_shutdown(**kwargs: Any) -> None:
+    global _buffer
+    if _buffer is not None:
+        _buffer.stop()
+        _buffer = None
+
+
 # -- task life ----------------------------------------------------------------------------
 
 
 def on_task_prerun(sender: Task, **kwargs: Any) -> None:
     _close_old_connections(sender)
     report_id = _tracked_report_id(sender)
-    if report_id is not None:
-        report_mark_running(report_id=report_id, attempt=sender.request.retries + 1)
+    if report_id is None:
+        return
+    attempt = sender.request.retries + 1
+    buffer = _status_buffer(sender)
+    if buffer is None:
+        report_mark_running(report_id=report_id, attempt=attempt)
+    else:
+        buffer.started(report_id, attempt, timezone.now())
 
 
 def on_task_retry(sender: Task, request: Any = None, reason: Any = None, **kwargs: Any) -> None:
     report_id = report_id_from_stamps(getattr(request, "stamps", None))
     if report_id is not None:
+        flush_pending_statuses()
         # `reason` is Celery's Retry; the error worth showing is the one it wraps.
         error = getattr(reason, "exc", None) or reason
         report_mark_retrying(
@@ -83,8 +125,13 @@ def on_task_retry(sender: Task, request: Any = None, reason: Any = None, **kwarg
 
 def on_task_success(sender: Task, **kwargs: Any) -> None:
     report_id = _tracked_report_id(sender)
-    if report_id is not None:
+    if report_id is None:
+        return
+    buffer = _status_buffer(sender)
+    if buffer is None:
         report_mark_ok(report_id=report_id)
+    else:
+        buffer.finished(report_id, sender.request.retries + 1, timezone.now())
 
 
 def on_task_failure(
@@ -101,6 +148,7 @@ def on_task_failure(
         # context here, so find the report by its task id.
         report_id = report_id_for_task(task_id) if task_id else None
     if report_id is not None:
+        flush_pending_statuses()
         report_mark_failed(
             report_id=report_id,
             error_type=type(exception).__name__ if exception is not None else "Error",
@@ -128,6 +176,7 @@ def on_task_revoked(
         reason = f"Terminated by signal {signum}."
     else:
         reason = "Revoked before it ran."
+    flush_pending_statuses()
     report_mark_cancelled(report_id=report_id, reason=reason)
 
 
@@ -151,3 +200,13 @@ def connect_signals() -> None:
     signals.task_failure.connect(on_task_failure, weak=False, dispatch_uid=f"{uid}.failure")
     signals.task_revoked.connect(on_task_revoked, weak=False, dispatch_uid=f"{uid}.revoked")
     signals.task_postrun.connect(on_task_postrun, weak=False, dispatch_uid=f"{uid}.postrun")
+    signals.worker_process_init.connect(
+        on_worker_process_init, weak=False, dispatch_uid=f"{uid}.process_init"
+    )
+    signals.worker_process_shutdown.connect(
+        on_worker_process_shutdown, weak=False, dispatch_uid=f"{uid}.process_shutdown"
+    )
+    # Solo and thread pools run tasks in the main process, which has no process_shutdown.
+    signals.worker_shutdown.connect(
+        on_worker_process_shutdown, weak=False, dispatch_uid=f"{uid}.shutdown"
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ def _clip(text: str, limit: int, *, keep_end: bool = False) -> str:
 
 
 def report_mark_running(*, report_id: int, attempt: int) -> bool:
-    """Attempt number `attempt` (1-based) has started. A redelivery of a started attempt is a no-op."""
+    """Attempt `attempt` (1-based) has started; a redelivery of a started attempt is a no-op."""
     return bool(
         _active(report_id)
         .filter(attempts__lt=attempt)
@@ -45,16 +45,17 @@ def report_mark_running(*, report_id: int, attempt: int) -> bool:
 def report_mark_retrying(*, report_id: int, attempt: int, error: str) -> bool:
     """Attempt `attempt` failed and will be retried.
 
-    The next attempt may already have started on another worker (the retry is published
-    before this event is handled): then only the error is recorded, the status stays.
+    The retry is published before this event is handled, so the next attempt may already
+    be running or even finished on another worker: then only the error is recorded and the
+    status stays as the later attempt left it.
     """
     error = _clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
     return bool(
-        _active(report_id)
-        .filter(attempts__lte=attempt + 1)
+        AsyncActionReport.objects.filter(pk=report_id, attempts__lte=attempt + 1)
+        .filter(Q(status__in=ACTIVE_STATUSES) | Q(attempts=attempt + 1))
         .update(
             status=Case(
-                When(attempts=attempt, then=Value(Status.RETRYING)),
+                When(attempts=attempt, status__in=ACTIVE_STATUSES, then=Value(Status.RETRYING)),
                 default=F("status"),
             ),
             last_retry_error=error,
@@ -75,9 +76,7 @@ def report_mark_failed(
             status=Status.FAILED,
             finished_at=timezone.now(),
             error_type=error_type[:255],
-            error_message=_clip(
-                cleanse_text(error_message), aa_settings.ERROR_MESSAGE_MAX_CHARS
-            ),
+            error_message=_clip(cleanse_text(error_message), aa_settings.ERROR_MESSAGE_MAX_CHARS),
             error_traceback=_clip(
                 cleanse_text(error_traceback), aa_settings.TRACEBACK_MAX_CHARS, keep_end=True
             ),

@@ -8,3 +8,6 @@ class Marker(models.Model):
     worker = models.CharField(max_length=255, blank=True, default="")
     pid = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,7 +7,6 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from async_actions import BaseErrorHandlerMixin
-
 from tests.testapp.models import Marker
 
 
@@ -44,7 +43,9 @@ def leak_secret() -> None:
 def flaky(self, failures: int) -> str:
     """Fails `failures` times, then succeeds."""
     if self.request.retries < failures:
-        raise self.retry(exc=ConnectionError(f"attempt {self.request.retries + 1} failed"), countdown=0)
+        raise self.retry(
+            exc=ConnectionError(f"attempt {self.request.retries + 1} failed"), countdown=0
+        )
     return "done"
 
 
@@ -66,7 +67,9 @@ def record_db_connection(self, name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend_pid = cursor.fetchone()[0]
-    Marker.objects.create(name=f"{name}:{backend_pid}", worker=self.request.hostname or "", pid=os.getpid())
+    Marker.objects.create(
+        name=f"{name}:{backend_pid}", worker=self.request.hostname or "", pid=os.getpid()
+    )
 
 
 class TalkBaseTask(BaseErrorHandlerMixin, Task):

@@ -60,7 +60,9 @@ def broker_settings(*, folder: str | Path) -> dict[str, Any]:
         return {"CELERY_BROKER_URL": os.environ.get("AA_REDIS_URL", "redis://127.0.0.1:6379/0")}
     if broker == "rabbitmq":
         return {
-            "CELERY_BROKER_URL": os.environ.get("AA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+            "CELERY_BROKER_URL": os.environ.get(
+                "AA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"
+            )
         }
     Path(folder).mkdir(parents=True, exist_ok=True)
     return {

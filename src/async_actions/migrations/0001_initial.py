@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,31 +14,94 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AsyncActionReport',
+            name="AsyncActionReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=255)),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('running', 'running'), ('retrying', 'retrying'), ('ok', 'ok'), ('failed', 'failed'), ('cancelled', 'cancelled'), ('lost', 'lost')], default='pending', max_length=16)),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('error_traceback', models.TextField(blank=True, default='')),
-                ('origin', models.CharField(choices=[('user', 'user'), ('admin', 'admin'), ('system', 'system'), ('schedule', 'schedule')], default='system', max_length=16)),
-                ('task_name', models.CharField(blank=True, default='', max_length=255)),
-                ('task_id', models.CharField(blank=True, db_index=True, default='', max_length=255)),
-                ('root_task_id', models.CharField(blank=True, default='', max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_retry_error', models.TextField(blank=True, default='')),
-                ('error_type', models.CharField(blank=True, default='', max_length=255)),
-                ('idempotency_key', models.CharField(blank=True, max_length=255, null=True)),
-                ('retry_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retries', to='async_actions.asyncactionreport')),
-                ('triggered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='async_action_reports', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("running", "running"),
+                            ("retrying", "retrying"),
+                            ("ok", "ok"),
+                            ("failed", "failed"),
+                            ("cancelled", "cancelled"),
+                            ("lost", "lost"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("error_traceback", models.TextField(blank=True, default="")),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[
+                            ("user", "user"),
+                            ("admin", "admin"),
+                            ("system", "system"),
+                            ("schedule", "schedule"),
+                        ],
+                        default="system",
+                        max_length=16,
+                    ),
+                ),
+                ("task_name", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "task_id",
+                    models.CharField(blank=True, db_index=True, default="", max_length=255),
+                ),
+                ("root_task_id", models.CharField(blank=True, default="", max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_retry_error", models.TextField(blank=True, default="")),
+                ("error_type", models.CharField(blank=True, default="", max_length=255)),
+                ("idempotency_key", models.CharField(blank=True, max_length=255, null=True)),
+                (
+                    "retry_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="retries",
+                        to="async_actions.asyncactionreport",
+                    ),
+                ),
+                (
+                    "triggered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="async_action_reports",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['-created_at'], name='aa_report_latest'), models.Index(fields=['status', '-created_at'], name='aa_report_status_latest'), models.Index(fields=['action', '-created_at'], name='aa_report_action_latest')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('idempotency_key',), name='async_actions_unique_idempotency_key')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-created_at"], name="aa_report_latest"),
+                    models.Index(fields=["status", "-created_at"], name="aa_report_status_latest"),
+                    models.Index(fields=["action", "-created_at"], name="aa_report_action_latest"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("idempotency_key__isnull", False)),
+                        fields=("idempotency_key",),
+                        name="async_actions_unique_idempotency_key",
+                    )
+                ],
             },
         ),
     ]

@@ -72,12 +72,14 @@ def async_actions_test_db_names(django_db_setup: Any) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def async_actions_start_worker_session(
-    pytestconfig: pytest.Config, async_actions_queue: str, async_actions_test_db_names: dict[str, str]
+    pytestconfig: pytest.Config,
+    async_actions_queue: str,
+    async_actions_test_db_names: dict[str, str],
 ) -> Callable[..., WorkerProcess]:
     def start(name: str, **kwargs: Any) -> WorkerProcess:
+        kwargs.setdefault("queue", async_actions_queue)
         return WorkerProcess(
             pytestconfig.getini("async_actions_celery_app"),
-            queue=async_actions_queue,
             db_names=async_actions_test_db_names,
             name=name,
             **kwargs,

@@ -13,7 +13,11 @@ T = TypeVar("T")
 
 
 def wait_for(
-    probe: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"
+    probe: Callable[[], T],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    what: str = "condition",
 ) -> T:
     """Call `probe` until it returns something truthy; return that, or fail after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -45,11 +49,17 @@ def wait_for_report(
         return last[0] if last[0] is not None and last[0].status in wanted else None
 
     try:
-        return wait_for(probe, timeout=timeout, what=f"report {report_id} to reach {sorted(wanted)}")
+        return wait_for(
+            probe, timeout=timeout, what=f"report {report_id} to reach {sorted(wanted)}"
+        )
     except AssertionError as exc:
         seen = last[0]
-        state = "it does not exist" if seen is None else (
-            f"it is {seen.status!r} after {seen.attempts} attempt(s); "
-            f"error: {seen.error_message or '-'}"
+        state = (
+            "it does not exist"
+            if seen is None
+            else (
+                f"it is {seen.status!r} after {seen.attempts} attempt(s); "
+                f"error: {seen.error_message or '-'}"
+            )
         )
         raise AssertionError(f"{exc} Last seen: {state}.") from None

@@ -16,7 +16,7 @@ from async_actions.testing.worker_main import DB_NAMES_VARIABLE, QUEUE_VARIABLE
 
 
 class WorkerProcess:
-    """``celery worker`` for `app` ("module:attribute"), consuming `queue`, on the test databases."""
+    """``celery worker`` for `app` ("module:attribute") on `queue` and the test databases."""
 
     def __init__(
         self,
@@ -29,6 +29,7 @@ class WorkerProcess:
         concurrency: int = 2,
         loglevel: str = "INFO",
         extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.app = app
         self.queue = queue
@@ -38,6 +39,7 @@ class WorkerProcess:
         self.concurrency = concurrency
         self.loglevel = loglevel
         self.extra_args = extra_args
+        self.env = env or {}
         self.log_path = Path(tempfile.mkstemp(prefix=f"aa-{name}-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -46,25 +48,43 @@ class WorkerProcess:
         return f"{self.name}@{self.queue}"
 
     def start(self, timeout: float = 60.0) -> WorkerProcess:
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         env[DB_NAMES_VARIABLE] = json.dumps(self.db_names)
         env[QUEUE_VARIABLE] = self.queue
         command = [
-            sys.executable, "-m", "async_actions.testing.worker_main", self.app,
-            "worker", "-P", self.pool, "-c", str(self.concurrency), "-Q", self.queue,
-            "-n", self.hostname, "-l", self.loglevel,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            sys.executable,
+            "-m",
+            "async_actions.testing.worker_main",
+            self.app,
+            "worker",
+            "-P",
+            self.pool,
+            "-c",
+            str(self.concurrency),
+            "-Q",
+            self.queue,
+            "-n",
+            self.hostname,
+            "-l",
+            self.loglevel,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
             *self.extra_args,
         ]
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(  # noqa: S603  (our own command line)
+                command, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while " ready." not in self.log():
             if self.process.poll() is not None:
                 raise RuntimeError(f"Worker {self.name} exited at start:\n{self.log()[-4000:]}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"Worker {self.name} not ready after {timeout}s:\n{self.log()[-4000:]}")
+                raise RuntimeError(
+                    f"Worker {self.name} not ready after {timeout}s:\n{self.log()[-4000:]}"
+                )
             time.sleep(0.1)
         return self
 
@@ -85,6 +105,9 @@ class WorkerProcess:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

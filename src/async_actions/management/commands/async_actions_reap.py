@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--older-than", type=float, default=None,
+            "--older-than",
+            type=float,
+            default=None,
             help="Seconds; defaults to ASYNC_ACTIONS['LOST_AFTER'].",
         )
 

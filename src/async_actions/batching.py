@@ -1,0 +1,147 @@
+"""Write-behind for the worker's hot path: starts and successes, a few per statement.
+
+Two UPDATEs per task (running, then ok) cost more than a no-op task itself; see
+benchmarks/. Each worker process therefore collects its starts and successes and a
+background thread writes them every `TRACKING_FLUSH_INTERVAL` seconds, many reports per
+statement. Failures, retries and cancellations are written at once (after a flush, so
+order is kept) because they carry the error a person needs.
+
+The buffer is a write coalescer, not state: every move is still the same conditional
+UPDATE as `transitions`, so a batch arriving late can never move a report backwards. If a
+worker process dies inside the window, its last reports stay running until
+`async_actions_reap` marks them lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import DatabaseError, close_old_connections, connections
+from django.db.models import Case, DateTimeField, F, IntegerField, Value, When
+from django.db.models.functions import Coalesce, Greatest
+
+from async_actions.models import ACTIVE_STATUSES, AsyncActionReport, Status
+
+logger = logging.getLogger(__name__)
+
+# Keeps one statement's CASE lists short; a busy process flushes more often instead.
+MAX_ROWS_PER_STATEMENT = 200
+
+
+@dataclass
+class _Pending:
+    attempt: int
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+def _case(values: dict[int, object], output_field: object) -> Case:
+    return Case(
+        *(When(pk=pk, then=Value(value)) for pk, value in values.items()),
+        output_field=output_field,
+    )
+
+
+def write_started(batch: dict[int, _Pending]) -> None:
+    if not batch:
+        return
+    AsyncActionReport.objects.filter(
+        pk__in=batch,
+        status__in=ACTIVE_STATUSES,
+        attempts__lt=_case({pk: p.attempt for pk, p in batch.items()}, IntegerField()),
+    ).update(
+        status=Status.RUNNING,
+        attempts=_case({pk: p.attempt for pk, p in batch.items()}, IntegerField()),
+        started_at=Coalesce(
+            F("started_at"), _case({pk: p.started_at for pk, p in batch.items()}, DateTimeField())
+        ),
+    )
+
+
+def write_finished(batch: dict[int, _Pending]) -> None:
+    if not batch:
+        return
+    started = {pk: p.started_at for pk, p in batch.items() if p.started_at is not None}
+    AsyncActionReport.objects.filter(pk__in=batch, status__in=ACTIVE_STATUSES).update(
+        status=Status.OK,
+        finished_at=_case({pk: p.finished_at for pk, p in batch.items()}, DateTimeField()),
+        attempts=Greatest(
+            F("attempts"), _case({pk: p.attempt for pk, p in batch.items()}, IntegerField())
+        ),
+        started_at=Coalesce(F("started_at"), _case(started, DateTimeField()))
+        if started
+        else F("started_at"),
+    )
+
+
+class StatusBuffer:
+    """One per worker process: collects moves, a daemon thread writes them in batches."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._pending: dict[int, _Pending] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def started(self, report_id: int, attempt: int, at: datetime) -> None:
+        with self._lock:
+            current = self._pending.get(report_id)
+            if current is None or current.attempt < attempt:
+                self._pending[report_id] = _Pending(attempt=attempt, started_at=at)
+        self._ensure_thread()
+
+    def finished(self, report_id: int, attempt: int, at: datetime) -> None:
+        with self._lock:
+            current = self._pending.setdefault(report_id, _Pending(attempt=attempt))
+            current.attempt = max(current.attempt, attempt)
+            current.finished_at = at
+        self._ensure_thread()
+
+    def flush(self) -> None:
+        """Write everything collected so far, in the calling thread."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        items = list(pending.items())
+        for start in range(0, len(items), MAX_ROWS_PER_STATEMENT):
+            chunk = dict(items[start : start + MAX_ROWS_PER_STATEMENT])
+            try:
+                write_started({pk: p for pk, p in chunk.items() if p.finished_at is None})
+                write_finished({pk: p for pk, p in chunk.items() if p.finished_at is not None})
+            except DatabaseError:
+                self._put_back(dict(items[start:]))
+                raise
+
+    def _put_back(self, unwritten: dict[int, _Pending]) -> None:
+        # Newer moves collected meanwhile win; the rest waits for the next flush.
+        with self._lock:
+            for pk, pending in unwritten.items():
+                self._pending.setdefault(pk, pending)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        self.flush()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="async-actions-status-writer", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self.interval)
+            try:
+                close_old_connections()  # this thread's own connection, by Django's rules
+                self.flush()
+            except DatabaseError:
+                logger.exception("Could not write async action statuses; will retry")
+        connections.close_all()

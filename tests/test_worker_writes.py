@@ -1,0 +1,53 @@
+"""The two ways a worker writes statuses, and recovery from a dropped database connection."""
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from async_actions import Status, start_action
+from async_actions.testing import wait_for_report
+from tests.testapp import tasks
+from tests.testapp.models import Marker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_worker_writing_each_status_at_once_tracks_the_same(
+    async_actions_start_worker, async_actions_queue
+):
+    worker = async_actions_start_worker(
+        "unbuffered", queue=f"{async_actions_queue}-unbuffered", env={"AA_TEST_FLUSH_INTERVAL": "0"}
+    )
+
+    ok = start_action("At once", tasks.flaky.s(1).set(queue=worker.queue))
+    failed = start_action("At once, failing", tasks.fail.s("no").set(queue=worker.queue))
+
+    ok, failed = wait_for_report(ok), wait_for_report(failed)
+    assert (ok.status, ok.attempts, ok.last_retry_error) == (
+        Status.OK,
+        2,
+        "ConnectionError: attempt 1 failed",
+    )
+    assert ok.started_at <= ok.finished_at
+    assert (failed.status, failed.error_type) == (Status.FAILED, "ValueError")
+
+
+@pytest.mark.usefixtures("async_actions_worker")
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="kills server-side PostgreSQL backends",
+)
+def test_tracking_survives_the_database_dropping_the_workers_connections():
+    assert wait_for_report(start_action("Before", tasks.record_db_connection.s("before"))).status == "ok"
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.rowcount >= 1
+
+    after = [start_action(f"After {i}", tasks.record_db_connection.s("after")) for i in range(4)]
+    for report in after:
+        assert wait_for_report(report).status == Status.OK
+    assert Marker.objects.filter(name__startswith="after:").count() == 4
