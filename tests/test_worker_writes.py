@@ -38,7 +38,10 @@ def test_a_worker_writing_each_status_at_once_tracks_the_same(
     reason="kills server-side PostgreSQL backends",
 )
 def test_tracking_survives_the_database_dropping_the_workers_connections():
-    assert wait_for_report(start_action("Before", tasks.record_db_connection.s("before"))).status == "ok"
+    assert (
+        wait_for_report(start_action("Before", tasks.record_db_connection.s("before"))).status
+        == "ok"
+    )
 
     with connection.cursor() as cursor:
         cursor.execute(

@@ -45,9 +45,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
 
 @register()
 def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list:
-    reuse = (getattr(settings, SETTING_NAME, None) or {}).get(
-        "WORKER_CONN_REUSE", DEFAULTS["WORKER_CONN_REUSE"]
-    )
+    user = getattr(settings, SETTING_NAME, None)
+    user = user if isinstance(user, dict) else {}  # E001 reports anything else
+    reuse = user.get("WORKER_CONN_REUSE", DEFAULTS["WORKER_CONN_REUSE"])
     default_db = settings.DATABASES.get("default", {})
     if (
         reuse

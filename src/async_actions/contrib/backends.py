@@ -70,6 +70,9 @@ def broker_settings(*, folder: str | Path) -> dict[str, Any]:
         "CELERY_BROKER_TRANSPORT_OPTIONS": {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
+            # Else kombu writes its exchange table into ./control of whatever directory
+            # the process started in.
+            "control_folder": str(Path(folder) / "control"),
             # The default 1 s poll makes every hand-off wait; 50 ms costs little CPU.
             "polling_interval": 0.05,
         },

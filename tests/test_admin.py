@@ -1,0 +1,49 @@
+"""The admin shows reports read-only, with tracebacks escaped."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from async_actions import AsyncActionReport, Status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+    return client
+
+
+def test_list_and_detail_show_the_report_with_an_escaped_traceback(admin_client):
+    report = AsyncActionReport.objects.create(
+        action="Sync <invoices>",
+        status=Status.FAILED,
+        error_message="boom",
+        error_traceback='Traceback ...\n  <script>alert("x")</script>',
+    )
+
+    listing = admin_client.get(reverse("admin:async_actions_asyncactionreport_changelist"))
+    detail = admin_client.get(
+        reverse("admin:async_actions_asyncactionreport_change", args=[report.pk])
+    )
+
+    assert listing.status_code == 200 and b"Sync &lt;invoices&gt;" in listing.content
+    assert detail.status_code == 200
+    assert b"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in detail.content
+    assert b'<script>alert("x")</script>' not in detail.content
+
+
+def test_reports_cannot_be_added_or_changed(admin_client):
+    report = AsyncActionReport.objects.create(action="Read only")
+
+    add = admin_client.get(reverse("admin:async_actions_asyncactionreport_add"))
+    post = admin_client.post(
+        reverse("admin:async_actions_asyncactionreport_change", args=[report.pk]),
+        {"action": "Changed", "status": "ok"},
+    )
+
+    assert add.status_code == 403
+    assert post.status_code == 403
+    report.refresh_from_db()
+    assert (report.action, report.status) == ("Read only", Status.PENDING)
