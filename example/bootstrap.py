@@ -1,4 +1,4 @@
-"""Getting the demo's database ready: migrations, an admin user, the demo's data. Idempotent."""
+"""Getting the demo's database ready: migrations, an admin user, the accounts. Idempotent."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def prepare(*, var_dir: Path) -> Credentials:
 
     call_command("migrate", interactive=False, verbosity=0)
     credentials = ensure_admin(password_file=var_dir / "admin-password.txt")
+    from example.invoices.services import accounts_seed
+
+    accounts_seed()
     connections.close_all()  # SQLite: hold no connection while the servers work
     return credentials
 

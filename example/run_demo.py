@@ -59,16 +59,30 @@ def child_env(settings: str) -> dict[str, str]:
     return env
 
 
-def build_children(*, host: str, port: int, env: dict[str, str]) -> list[Child]:
+# The fake API misbehaves a little by default, so the demo shows retries; FAKE_INVOICESPLUS_*
+# variables (or POST /_control on the fake) change that.
+FAKE_API_DEFAULTS = {
+    "FAKE_INVOICESPLUS_LATENCY": "0.2",
+    "FAKE_INVOICESPLUS_FAILURE_RATE": "0.2",
+    "FAKE_INVOICESPLUS_RATE_LIMIT_RATE": "0.1",
+    "FAKE_INVOICESPLUS_RETRY_AFTER": "2",
+}
+
+
+def build_children(
+    *, host: str, port: int, api_port: int, env: dict[str, str], var_dir: Path
+) -> list[Child]:
+    """In start order: what others call first; stopped in reverse."""
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "example.celery:app"]
     return [
+        Child("api", [python, "-m", "example.invoicesplus_fake", "--host", host,
+                      "--port", str(api_port)], env={**FAKE_API_DEFAULTS, **env}, cwd=REPO_ROOT),
         Child("worker", [*celery, "worker", "-l", "INFO", "-c", "2"], env=env, cwd=REPO_ROOT),
-        Child(
-            "web",
-            [python, "-m", "django", "runserver", f"{host}:{port}", "--noreload"],
-            env=env, cwd=REPO_ROOT,
-        ),
+        Child("web", [python, "-m", "django", "runserver", f"{host}:{port}", "--noreload"],
+              env=env, cwd=REPO_ROOT),
+        Child("beat", [*celery, "beat", "-l", "INFO", "-s", str(var_dir / "celerybeat-schedule")],
+              env=env, cwd=REPO_ROOT),
     ]
 
 
@@ -88,6 +102,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="or the next free one")
+    parser.add_argument("--api-port", type=int, default=8100,
+                        help="the fake InvoicesPlus API's port, or the next free one")
     return parser.parse_args(argv)
 
 
@@ -98,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     port = first_free_port(args.host, args.port)
     if port != args.port:
         print(f"Port {args.port} is taken; using {port} instead.", flush=True)
+    api_port = first_free_port(args.host, args.api_port if args.api_port != port else port + 1)
 
     from django.conf import settings
 
@@ -106,19 +123,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Preparing the database ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
           f"broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}) ...", flush=True)
     credentials = bootstrap.prepare(var_dir=Path(settings.VAR_DIR))
+    # Every child talks to the fake we start, with the key the settings hold (never on a
+    # command line, where `ps` would show it).
+    env["INVOICES_PLUS_URL"] = f"http://{args.host}:{api_port}"
+    env["INVOICES_PLUS_API_KEY"] = settings.INVOICES_PLUS_API_KEY
 
     # Installed explicitly: a shell starts background jobs with SIGINT ignored.
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
-    children = build_children(host=args.host, port=port, env=env)
+    children = build_children(
+        host=args.host, port=port, api_port=api_port, env=env, var_dir=Path(settings.VAR_DIR)
+    )
+    by_name = {child.name: child for child in children}
     url = f"http://{args.host}:{port}/"
     try:
         for child in children:
             child.start()
             print(f"started {child.name} (pid {child.pid})", flush=True)
-        children[0].wait_for_output(" ready.", timeout=60)
+        by_name["api"].wait_for_output("listening on", timeout=30)
+        by_name["worker"].wait_for_output(" ready.", timeout=60)
+        by_name["beat"].wait_for_output("beat: Starting", timeout=60)
         wait_for_http(f"{url}admin/login/", timeout=60)
-        print_banner(url, credentials)
+        print_banner(url, env["INVOICES_PLUS_URL"], credentials)
         while True:
             for child in children:
                 if child.exited() is not None:
@@ -141,11 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         print("All demo processes stopped.", flush=True)
 
 
-def print_banner(url: str, credentials: Credentials) -> None:
+def print_banner(url: str, api_url: str, credentials: Credentials) -> None:
     line = "=" * 72
     print(f"\n{line}\n  The demo is running: {url}\n"
           f"  Log in as:  {credentials.username} / {credentials.password}\n"
           f"  Admin:      {url}admin/async_actions/asyncactionreport/\n"
+          f"  Fake API:   {api_url}  (knobs: GET/POST {api_url}/_control)\n"
           f"  Stop:       Ctrl-C\n{line}\n", flush=True)
 
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "async_actions",
     "example.basics",
+    "example.invoices",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -70,3 +71,20 @@ if "CELERY_BROKER_TRANSPORT_OPTIONS" in _broker:
 globals().update(_broker)
 # A queue of the example's own, so it never shares one with another project on the same broker.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("EXAMPLE_QUEUE", "example")
+
+# The InvoicesPlus integration. The key's name contains KEY, so async_actions scrubs its value
+# from every stored error and traceback.
+INVOICES_PLUS_URL = os.environ.get("INVOICES_PLUS_URL", "http://127.0.0.1:8100")
+INVOICES_PLUS_API_KEY = os.environ.get("INVOICES_PLUS_API_KEY", "ipk_demo_5b0c9f27e1a84d36")
+INVOICES_PLUS_TIMEOUT = float(os.environ.get("INVOICES_PLUS_TIMEOUT", "5"))
+INVOICES_PLUS_BACKOFF_SECONDS = float(os.environ.get("INVOICES_PLUS_BACKOFF_SECONDS", "2"))
+INVOICES_PLUS_MAX_RETRIES = int(os.environ.get("INVOICES_PLUS_MAX_RETRIES", "10"))
+
+# Celery beat: sync every account every INVOICES_SYNC_EVERY seconds, with origin "schedule".
+INVOICES_SYNC_EVERY = float(os.environ.get("EXAMPLE_SYNC_EVERY", "120"))
+CELERY_BEAT_SCHEDULE = {
+    "sync-invoices": {
+        "task": "example.invoices.tasks.sync_invoices_on_schedule",
+        "schedule": INVOICES_SYNC_EVERY,
+    },
+}

@@ -1,11 +1,14 @@
 """The demo's pages: one dashboard, and a small JSON view the dashboard polls."""
 
+import uuid
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from async_actions import AsyncActionReport
 from async_actions.selectors import report_list
+from example.invoices.selectors import account_list, invoice_list
 
 
 def report_as_dict(report: AsyncActionReport) -> dict:
@@ -26,7 +29,13 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "example/home.html",
-        {"reports": report_list()[:15], "highlight": request.GET.get("report", "")},
+        {
+            "reports": report_list()[:15],
+            "highlight": request.GET.get("report", ""),
+            "accounts": account_list(),
+            "invoices": invoice_list(),
+            "idempotency_token": uuid.uuid4().hex,  # one per rendered page: see invoices.views
+        },
     )
 
 

@@ -14,6 +14,10 @@ import uuid
 
 _run = os.environ.setdefault("EXAMPLE_TEST_RUN", uuid.uuid4().hex[:10])
 os.environ.setdefault("EXAMPLE_VAR_DIR", tempfile.mkdtemp(prefix=f"aa-example-{_run}-"))
+# Short waits between retries, and few of them, so failure scenarios finish in seconds.
+os.environ.setdefault("INVOICES_PLUS_BACKOFF_SECONDS", "0.1")
+os.environ.setdefault("INVOICES_PLUS_MAX_RETRIES", "8")
+os.environ.setdefault("INVOICES_PLUS_TIMEOUT", "2")
 
 from example.settings import *  # noqa: E402, F403
 from example.settings import DATABASES, VAR_DIR  # noqa: E402

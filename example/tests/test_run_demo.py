@@ -1,4 +1,8 @@
-"""Smoke test: `python -m example.run_demo` as a user runs it, driven over real HTTP."""
+"""Smoke test: `python -m example.run_demo` as a user runs it, driven over real HTTP.
+
+The demo runs on its own var/ directory and queue; on PostgreSQL it uses the test database.
+It starts its own fake InvoicesPlus (with the demo's default misbehaviour), not the tests' one.
+"""
 
 from __future__ import annotations
 
@@ -96,16 +100,22 @@ def test_the_demo_serves_runs_an_action_and_stops_cleanly_on_ctrl_c(demo):
 
     browser = Browser(url)
     browser.login(username, password)
-    browser.post_form("/", "/basics/succeed/")
+    home = browser.get("/")
+    sync_url = re.search(r'action="(/invoices/accounts/\d+/sync/)"', home).group(1)
+    token = re.search(r'name="idempotency_token" value="(\w+)"', home).group(1)
+    browser.post_form("/", sync_url, {"idempotency_token": token})
     report_id = int(re.search(r"report=(\d+)", browser.url).group(1))
     finished = wait_for(
         lambda: (s := browser.get_json(f"/reports/{report_id}.json"))["finished"] and s,
-        timeout=60, what="the action to finish",
+        timeout=90, what="the sync to finish",
     )
     assert finished["status"] == "ok", finished
+    assert finished["action"] == "Sync invoices"
+    assert "ACME-2026-0001" in browser.get("/")  # the stored invoices are listed
+    assert re.search(r"api \| GET /v1/accounts/acme/invoices\?page=1 -> 200", demo.output())
 
     pids = demo.child_pids()
-    assert {"web", "worker"} <= set(pids), demo.output()[-3000:]
+    assert set(pids) == {"api", "worker", "web", "beat"}, demo.output()[-3000:]
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(60) == 0, demo.output()[-3000:]
     assert "All demo processes stopped." in demo.output()
