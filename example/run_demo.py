@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     port = first_free_port(args.host, args.port)
     if port != args.port:
         print(f"Port {args.port} is taken; using {port} instead.", flush=True)
-    api_port = first_free_port(args.host, args.api_port if args.api_port != port else port + 1)
+    api_port = first_free_port(args.host, args.api_port)
+    if api_port == port:  # both asked for the same free port
+        api_port = first_free_port(args.host, port + 1)
 
     from django.conf import settings
 
