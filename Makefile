@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test test-services lint demo bench clean
 
+# The example project's tests: its own settings module, so a pytest run of their own.
+EXAMPLE_PYTEST := $(BIN)/python -m pytest example/tests -p async_actions.testing.plugin \
+	--ds=example.tests.settings -o async_actions_celery_app=example.celery:app
+
 $(STAMP): pyproject.toml requirements/test.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -19,12 +23,16 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks example
 	$(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings
+	$(BIN)/python -m django makemigrations --check --dry-run --settings=example.settings
 	$(BIN)/python -m pytest
+	$(EXAMPLE_PYTEST)
 
 # The same suite against the real services (see README: AA_DATABASE / AA_BROKER).
 test-services: $(STAMP)
 	AA_DATABASE=postgres AA_BROKER=redis $(BIN)/python -m pytest
+	AA_DATABASE=postgres AA_BROKER=redis $(EXAMPLE_PYTEST)
 	AA_DATABASE=postgres AA_BROKER=rabbitmq $(BIN)/python -m pytest
+	AA_DATABASE=postgres AA_BROKER=rabbitmq $(EXAMPLE_PYTEST)
 
 demo: $(STAMP)
 	$(BIN)/python -m example.run_demo

@@ -1,0 +1,24 @@
+"""Start the basic scenarios: POST, record the action, redirect at once (don't block the HTTP)."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from async_actions import start_action
+from example.basics.tasks import divide, greet
+
+
+@require_POST
+@login_required
+def start_greeting(request: HttpRequest) -> HttpResponse:
+    name = request.user.get_username()
+    report = start_action("Say hello", greet.s(name), triggered_by=request.user)
+    return redirect(f"/?report={report.pk}")
+
+
+@require_POST
+@login_required
+def start_division_by_zero(request: HttpRequest) -> HttpResponse:
+    report = start_action("Divide by zero", divide.s(1, 0), triggered_by=request.user)
+    return redirect(f"/?report={report.pk}")

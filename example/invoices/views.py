@@ -1,0 +1,23 @@
+"""Start a sync: POST, record the action, redirect at once - the worker does the slow part."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from example.invoices.models import Account
+from example.invoices.services import invoice_sync_start
+
+
+@require_POST
+@login_required
+def sync_now(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=account_id)
+    # The form carries a token made when the page was rendered: a double click (or a resent
+    # POST) sends the same token again and gets the same action, not a second sync.
+    token = request.POST.get("idempotency_token", "")[:64]
+    key = f"invoices:sync:{account.pk}:{request.user.pk}:{token}" if token else None
+    report = invoice_sync_start(account=account, triggered_by=request.user, idempotency_key=key)
+    return redirect(f"/?report={report.pk}")

@@ -1,0 +1,90 @@
+"""Settings of the example project.
+
+Embedded defaults (SQLite file + kombu's filesystem broker, both under var/ at the repo root),
+or real services through AA_DATABASE / AA_BROKER (see the README). EXAMPLE_VAR_DIR moves var/
+elsewhere: the tests give every run a directory of its own.
+"""
+
+import os
+from pathlib import Path
+
+from async_actions.contrib.backends import broker_settings, database_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("EXAMPLE_VAR_DIR") or REPO_ROOT / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# A development-only key: the demo serves 127.0.0.1 only.
+SECRET_KEY = os.environ.get("EXAMPLE_SECRET_KEY", "example-dev-only-8c1f0b6e2d4a7c9e5f3b1a0d")
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "example.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "static/"
+LOGIN_URL = "admin:login"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "async_actions",
+    "example.basics",
+    "example.invoices",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": database_settings(sqlite_path=VAR_DIR / "db.sqlite3")}
+
+_broker = broker_settings(folder=VAR_DIR / "broker")
+if "CELERY_BROKER_TRANSPORT_OPTIONS" in _broker:
+    # kombu's filesystem transport keeps its exchange table in ./control unless told otherwise;
+    # keep it with the rest of the broker, not in whatever directory the process started in.
+    _options = _broker["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    _options["control_folder"] = str(VAR_DIR / "broker" / "control")
+globals().update(_broker)
+# A queue of the example's own, so it never shares one with another project on the same broker.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("EXAMPLE_QUEUE", "example")
+
+# The InvoicesPlus integration. The key's name contains KEY, so async_actions scrubs its value
+# from every stored error and traceback.
+INVOICES_PLUS_URL = os.environ.get("INVOICES_PLUS_URL", "http://127.0.0.1:8100")
+INVOICES_PLUS_API_KEY = os.environ.get("INVOICES_PLUS_API_KEY", "ipk_demo_5b0c9f27e1a84d36")
+INVOICES_PLUS_TIMEOUT = float(os.environ.get("INVOICES_PLUS_TIMEOUT", "5"))
+INVOICES_PLUS_BACKOFF_SECONDS = float(os.environ.get("INVOICES_PLUS_BACKOFF_SECONDS", "2"))
+INVOICES_PLUS_MAX_RETRIES = int(os.environ.get("INVOICES_PLUS_MAX_RETRIES", "10"))
+
+# Celery beat: sync every account every INVOICES_SYNC_EVERY seconds, with origin "schedule".
+INVOICES_SYNC_EVERY = float(os.environ.get("EXAMPLE_SYNC_EVERY", "120"))
+CELERY_BEAT_SCHEDULE = {
+    "sync-invoices": {
+        "task": "example.invoices.tasks.sync_invoices_on_schedule",
+        "schedule": INVOICES_SYNC_EVERY,
+    },
+}
