@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "django_celery_results",
     "async_actions",
     "tests.testapp",
 ]
@@ -63,6 +64,10 @@ DATABASES["default"]["TEST"] = {
 
 globals().update(broker_settings(folder=os.path.join(_tmp, "broker")))
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Chords need a result backend: Redis beside a Redis broker, else the database itself.
+CELERY_RESULT_BACKEND = (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "django-db"  # noqa: F821
+)
 
 # Tests start a worker with AA_TEST_FLUSH_INTERVAL=0 to cover the write-at-once path.
 if "AA_TEST_FLUSH_INTERVAL" in os.environ:

@@ -18,17 +18,21 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from django.db import DatabaseError, close_old_connections, connections
 from django.db.models import Case, DateTimeField, F, IntegerField, Value, When
 from django.db.models.functions import Coalesce, Greatest
 
 from async_actions.models import ACTIVE_STATUSES, AsyncActionReport, Status
+from async_actions.steps import steps_mark_ok, steps_mark_running
 
 logger = logging.getLogger(__name__)
 
 # Keeps one statement's CASE lists short; a busy process flushes more often instead.
 MAX_ROWS_PER_STATEMENT = 200
+
+K = TypeVar("K", int, str)
 
 
 @dataclass
@@ -36,6 +40,20 @@ class _Pending:
     attempt: int
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    report_id: int = 0  # for a workflow step, keyed by its task id
+
+
+def write_steps(batch: dict[str, _Pending]) -> None:
+    started = {t: (p.attempt, p.started_at) for t, p in batch.items() if p.started_at}
+    finished = {t: (p.attempt, p.finished_at) for t, p in batch.items() if p.finished_at}
+    steps_mark_running(
+        report_ids={batch[t].report_id for t in started},
+        started=started,  # type: ignore[arg-type]
+    )
+    steps_mark_ok(
+        report_ids={batch[t].report_id for t in finished},
+        finished=finished,  # type: ignore[arg-type]
+    )
 
 
 def _case(values: dict[int, object], output_field: object) -> Case:
@@ -77,12 +95,26 @@ def write_finished(batch: dict[int, _Pending]) -> None:
     )
 
 
+def _chunks(batch: dict[K, _Pending]) -> list[dict[K, _Pending]]:
+    items = list(batch.items())
+    return [
+        dict(items[start : start + MAX_ROWS_PER_STATEMENT])
+        for start in range(0, len(items), MAX_ROWS_PER_STATEMENT)
+    ]
+
+
+def _forget(batch: dict[K, _Pending], written: dict[K, _Pending]) -> None:
+    for key in written:
+        del batch[key]
+
+
 class StatusBuffer:
     """One per worker process: collects moves, a daemon thread writes them in batches."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._pending: dict[int, _Pending] = {}
+        self._steps: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
@@ -102,25 +134,46 @@ class StatusBuffer:
             current.finished_at = at
         self._ensure_thread()
 
+    def step_started(self, report_id: int, task_id: str, attempt: int, at: datetime) -> None:
+        with self._lock:
+            current = self._steps.get(task_id)
+            if current is None or current.attempt < attempt:
+                self._steps[task_id] = _Pending(attempt=attempt, started_at=at, report_id=report_id)
+        self._ensure_thread()
+
+    def step_finished(self, report_id: int, task_id: str, attempt: int, at: datetime) -> None:
+        with self._lock:
+            current = self._steps.setdefault(
+                task_id, _Pending(attempt=attempt, report_id=report_id)
+            )
+            current.attempt = max(current.attempt, attempt)
+            current.finished_at = at
+        self._ensure_thread()
+
     def flush(self) -> None:
         """Write everything collected so far, in the calling thread."""
         with self._lock:
-            pending, self._pending = self._pending, {}
-        items = list(pending.items())
-        for start in range(0, len(items), MAX_ROWS_PER_STATEMENT):
-            chunk = dict(items[start : start + MAX_ROWS_PER_STATEMENT])
-            try:
+            reports, self._pending = self._pending, {}
+            steps, self._steps = self._steps, {}
+        try:
+            for chunk in _chunks(steps):
+                write_steps(chunk)
+                _forget(steps, chunk)
+            for chunk in _chunks(reports):
                 write_started({pk: p for pk, p in chunk.items() if p.finished_at is None})
                 write_finished({pk: p for pk, p in chunk.items() if p.finished_at is not None})
-            except DatabaseError:
-                self._put_back(dict(items[start:]))
-                raise
+                _forget(reports, chunk)
+        except DatabaseError:
+            self._put_back(reports, steps)
+            raise
 
-    def _put_back(self, unwritten: dict[int, _Pending]) -> None:
+    def _put_back(self, reports: dict[int, _Pending], steps: dict[str, _Pending]) -> None:
         # Newer moves collected meanwhile win; the rest waits for the next flush.
         with self._lock:
-            for pk, pending in unwritten.items():
+            for pk, pending in reports.items():
                 self._pending.setdefault(pk, pending)
+            for task_id, pending in steps.items():
+                self._steps.setdefault(task_id, pending)
 
     def stop(self) -> None:
         self._stopped = True

@@ -61,6 +61,8 @@ class AsyncActionReport(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_retry_error = models.TextField(blank=True, default="")
     error_type = models.CharField(max_length=255, blank=True, default="")
+    # 1 for a single task; a workflow has one AsyncActionStep per task.
+    total_steps = models.PositiveIntegerField(default=1)
 
     # NULL, not "": the unique constraint must let any number of reports have no key.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
@@ -89,3 +91,45 @@ class AsyncActionReport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    RUNNING = "running", "running"
+    RETRYING = "retrying", "retrying"
+    OK = "ok", "ok"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+    # Handed its place to a sub-workflow decided at run time (Task.replace).
+    REPLACED = "replaced", "replaced"
+
+
+STEP_ACTIVE_STATUSES = (StepStatus.PENDING, StepStatus.RUNNING, StepStatus.RETRYING)
+# A workflow is done when every step is in one of these.
+STEP_DONE_STATUSES = (StepStatus.OK, StepStatus.REPLACED)
+
+
+class AsyncActionStep(models.Model):
+    """One task of a workflow (chain, group, chord) tracked by a report."""
+
+    report = models.ForeignKey(AsyncActionReport, on_delete=models.CASCADE, related_name="steps")
+    task_id = models.CharField(max_length=255, db_index=True)
+    task_name = models.CharField(max_length=255)
+    # Order in the workflow: tasks that may run at once share a position, told apart by
+    # their parallel branch ("0", "1", "0.2" for a group inside a group ...).
+    position = models.PositiveIntegerField()
+    branch = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error_type = models.CharField(max_length=255, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    error_traceback = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["report", "position", "branch", "id"]
+        indexes = [models.Index(fields=["report", "status"], name="aa_step_report_status")]
+
+    def __str__(self) -> str:
+        return f"{self.position}{'/' + self.branch if self.branch else ''} {self.task_name}"

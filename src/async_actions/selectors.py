@@ -4,11 +4,35 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from async_actions.models import AsyncActionReport
+from async_actions.models import (
+    FINAL_STATUSES,
+    STEP_DONE_STATUSES,
+    AsyncActionReport,
+    AsyncActionStep,
+)
 
 
-def report_id_for_task(task_id: str) -> int | None:
-    return AsyncActionReport.objects.filter(task_id=task_id).values_list("pk", flat=True).first()
+def tracking_for_task(task_id: str) -> tuple[int | None, bool]:
+    """(report id, is a workflow step) of a task known only by its id; (None, False) if not."""
+    step_report = (
+        AsyncActionStep.objects.filter(task_id=task_id).values_list("report_id", flat=True).first()
+    )
+    if step_report is not None:
+        return step_report, True
+    report_id = (
+        AsyncActionReport.objects.filter(task_id=task_id, total_steps=1)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return report_id, False
+
+
+def report_progress(report: AsyncActionReport) -> float:
+    """Finished steps / all steps, from 0.0 to 1.0."""
+    if not report.steps.exists():
+        return 1.0 if report.status in FINAL_STATUSES else 0.0
+    done = report.steps.filter(status__in=STEP_DONE_STATUSES).count()
+    return done / report.steps.count()
 
 
 def report_list(

@@ -10,9 +10,10 @@ from celery.canvas import Signature
 from django.db import IntegrityError, router, transaction
 from kombu.exceptions import KombuError
 
+from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
-from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, Origin
-from async_actions.signatures import REPORT_ID_STAMP, check_signature
+from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
+from async_actions.signatures import REPORT_ID_STAMP, check_signature, stamp_task
 from async_actions.transitions import report_mark_cancelled, report_mark_failed
 
 logger = logging.getLogger(__name__)
@@ -57,24 +58,33 @@ def start_action(
 ) -> AsyncActionReport:
     """Record `action` as pending and send `signature` once the current transaction commits.
 
-    A rollback sends nothing and leaves no report. With an `idempotency_key` that was used
-    before, the existing report is returned and nothing new is sent.
+    `signature` is one task's signature or a whole canvas (chain, group, chord, nested);
+    a canvas is tracked as one action whose every task is a step. A rollback sends
+    nothing and leaves no report. With an `idempotency_key` that was used before, the
+    existing report is returned and nothing new is sent.
     """
     action = _check_action(action)
-    signature = check_signature(signature).clone()
+    check_signature(signature)
     triggered_by = _user_or_none(triggered_by)
     origin = _check_origin(origin, triggered_by)
     if idempotency_key is not None and not (isinstance(idempotency_key, str) and idempotency_key):
         raise InvalidActionError("idempotency_key must be a non-empty string or None.")
-    task_id = signature.freeze().id
+    signature = signature.clone()
+    try:
+        final_task_id = signature.freeze().id
+    except NotImplementedError as exc:  # Celery's word for "chords need a result backend"
+        raise InvalidActionError(f"This workflow cannot be started: {exc}") from exc
+    steps = leaves(signature)  # of the frozen clone: their task ids are set now
+    is_workflow = steps[0].signature is not signature
 
     fields = {
         "action": action,
         "triggered_by": triggered_by,
         "origin": origin,
-        "task_name": signature.task,
-        "task_id": task_id,
-        "root_task_id": task_id,
+        "task_name": steps[0].signature.task,
+        "task_id": final_task_id,
+        "root_task_id": steps[0].signature.id,
+        "total_steps": len(steps),
         "idempotency_key": idempotency_key,
         "retry_of": retry_of,
     }
@@ -86,9 +96,27 @@ def start_action(
             report, created = _create_once(fields, using)
             if not created:
                 return report
-        signature.stamp(**{REPORT_ID_STAMP: report.pk})
+        if is_workflow:
+            create_steps(report, steps)
+        for step in steps:
+            stamp_task(step.signature, report.pk, step=is_workflow)
         transaction.on_commit(partial(_send, report.pk, signature), using=using)
     return report
+
+
+def create_steps(
+    report: AsyncActionReport, steps: list[StepSpec], *, first_position: int = 0
+) -> None:
+    AsyncActionStep.objects.bulk_create(
+        AsyncActionStep(
+            report=report,
+            task_id=step.signature.id,
+            task_name=step.signature.task,
+            position=first_position + step.position,
+            branch=step.branch,
+        )
+        for step in steps
+    )
 
 
 def _create_once(fields: dict[str, Any], using: str) -> tuple[AsyncActionReport, bool]:

@@ -8,19 +8,34 @@ from celery.canvas import Signature
 from kombu.exceptions import EncodeError
 from kombu.serialization import dumps
 
+from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 
-# The stamp that carries a report's id in every message of its action.
+# The stamps that carry a report's id in every message of its action, and mark the tasks
+# of a workflow (tracked as steps) apart from a single-task action (tracked on the report).
 REPORT_ID_STAMP = "async_action_report_id"
+STEP_STAMP = "async_action_step"
 
 
-def check_signature(signature: Any) -> Signature:
-    """Fail now, with a clear message, on anything the broker or the worker would reject later."""
+def check_signature(signature: Any) -> list[StepSpec]:
+    """Fail now, with a clear message, on anything the broker or the worker would reject later.
+
+    Returns the tasks of the signature or canvas, in workflow order.
+    """
     if not isinstance(signature, Signature):
         raise InvalidActionError(
-            f"start_action() needs a Celery signature such as my_task.s(1, 2), "
+            f"start_action() needs a Celery signature or canvas such as my_task.s(1, 2), "
             f"got {type(signature).__name__}: {signature!r:.100}"
         )
+    steps = leaves(signature)
+    if not steps:
+        raise InvalidActionError("start_action() was given an empty workflow: it has no tasks.")
+    for step in steps:
+        _check_task(step.signature)
+    return steps
+
+
+def _check_task(signature: Signature) -> None:
     app = signature.app
     name = signature.task
     if name not in app.tasks:
@@ -36,7 +51,17 @@ def check_signature(signature: Any) -> Signature:
             f"The arguments of {name!r} cannot be encoded with the {serializer!r} serializer: "
             f"{exc}. Pass ids and plain values, not objects."
         ) from exc
-    return signature
+
+
+def stamp_task(signature: Signature, report_id: int, *, step: bool) -> None:
+    stamps: dict[str, Any] = {REPORT_ID_STAMP: report_id}
+    if step:
+        stamps[STEP_STAMP] = 1
+    signature.stamp(**stamps)
+
+
+def is_step(stamps: dict[str, Any] | None) -> bool:
+    return bool(stamps and stamps.get(STEP_STAMP))
 
 
 def report_id_from_stamps(stamps: dict[str, Any] | None) -> int | None:

@@ -1,8 +1,9 @@
-"""The worker side: Celery signals -> status moves of the task's report.
+"""The worker side: Celery signals -> status moves of the task's report or workflow step.
 
 A task is tracked when its message carries the report-id stamp that `start_action` puts
-on it; every other task costs one dict lookup here. Nothing is kept in worker memory: the
-report id travels in the message, the state lives in the database.
+on it; every other task costs one dict lookup here. Nothing is kept in worker memory but
+the short write-behind of `batching`: the report id travels in the message, the state
+lives in the database.
 """
 
 from __future__ import annotations
@@ -15,17 +16,11 @@ from celery.fixups.django import DjangoFixup
 from django.db import close_old_connections
 from django.utils import timezone
 
+from async_actions import steps, transitions
 from async_actions.batching import StatusBuffer
 from async_actions.conf import aa_settings
-from async_actions.selectors import report_id_for_task
-from async_actions.signatures import report_id_from_stamps
-from async_actions.transitions import (
-    report_mark_cancelled,
-    report_mark_failed,
-    report_mark_ok,
-    report_mark_retrying,
-    report_mark_running,
-)
+from async_actions.selectors import tracking_for_task
+from async_actions.signatures import is_step, report_id_from_stamps
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +28,12 @@ logger = logging.getLogger(__name__)
 _CELERY_DB_REUSE_MAX = 2**31
 
 
-def _tracked_report_id(task: Task) -> int | None:
-    return report_id_from_stamps(getattr(task.request, "stamps", None))
-
-
 def _is_eager(task: Task) -> bool:
     return bool(getattr(task.request, "is_eager", False))
+
+
+def _stamps(request: Any) -> dict[str, Any] | None:
+    return getattr(request, "stamps", None)
 
 
 # -- database hygiene -------------------------------------------------------------------
@@ -101,37 +96,55 @@ def on_worker_process_shutdown(**kwargs: Any) -> None:
 
 def on_task_prerun(sender: Task, **kwargs: Any) -> None:
     _close_old_connections(sender)
-    report_id = _tracked_report_id(sender)
+    request = sender.request
+    report_id = report_id_from_stamps(_stamps(request))
     if report_id is None:
         return
-    attempt = sender.request.retries + 1
+    attempt, now = request.retries + 1, timezone.now()
     buffer = _status_buffer(sender)
-    if buffer is None:
-        report_mark_running(report_id=report_id, attempt=attempt)
+    if not is_step(_stamps(request)):
+        if buffer is None:
+            transitions.report_mark_running(report_id=report_id, attempt=attempt)
+        else:
+            buffer.started(report_id, attempt, now)
+    elif buffer is None:
+        steps.steps_mark_running(report_ids=[report_id], started={request.id: (attempt, now)})
     else:
-        buffer.started(report_id, attempt, timezone.now())
-
-
-def on_task_retry(sender: Task, request: Any = None, reason: Any = None, **kwargs: Any) -> None:
-    report_id = report_id_from_stamps(getattr(request, "stamps", None))
-    if report_id is not None:
-        flush_pending_statuses()
-        # `reason` is Celery's Retry; the error worth showing is the one it wraps.
-        error = getattr(reason, "exc", None) or reason
-        report_mark_retrying(
-            report_id=report_id, attempt=(request.retries or 0) + 1, error=_describe(error)
-        )
+        buffer.step_started(report_id, request.id, attempt, now)
 
 
 def on_task_success(sender: Task, **kwargs: Any) -> None:
-    report_id = _tracked_report_id(sender)
+    request = sender.request
+    report_id = report_id_from_stamps(_stamps(request))
     if report_id is None:
         return
+    attempt, now = request.retries + 1, timezone.now()
     buffer = _status_buffer(sender)
-    if buffer is None:
-        report_mark_ok(report_id=report_id)
+    if not is_step(_stamps(request)):
+        if buffer is None:
+            transitions.report_mark_ok(report_id=report_id)
+        else:
+            buffer.finished(report_id, attempt, now)
+    elif buffer is None:
+        steps.steps_mark_ok(report_ids=[report_id], finished={request.id: (attempt, now)})
     else:
-        buffer.finished(report_id, sender.request.retries + 1, timezone.now())
+        buffer.step_finished(report_id, request.id, attempt, now)
+
+
+def on_task_retry(sender: Task, request: Any = None, reason: Any = None, **kwargs: Any) -> None:
+    report_id = report_id_from_stamps(_stamps(request))
+    if report_id is None:
+        return
+    flush_pending_statuses()
+    # `reason` is Celery's Retry; the error worth showing is the one it wraps.
+    error = _describe(getattr(reason, "exc", None) or reason)
+    attempt = (request.retries or 0) + 1
+    if is_step(_stamps(request)):
+        steps.step_mark_retrying(
+            report_id=report_id, task_id=request.id, attempt=attempt, error=error
+        )
+    else:
+        transitions.report_mark_retrying(report_id=report_id, attempt=attempt, error=error)
 
 
 def on_task_failure(
@@ -141,20 +154,27 @@ def on_task_failure(
     einfo: Any = None,
     **kwargs: Any,
 ) -> None:
+    if not task_id:
+        return
     if sender.request.id == task_id:
-        report_id = _tracked_report_id(sender)
+        report_id = report_id_from_stamps(_stamps(sender.request))
+        step = is_step(_stamps(sender.request))
     else:
         # Sent by the worker's main process (a killed child, a hard time limit): no request
-        # context here, so find the report by its task id.
-        report_id = report_id_for_task(task_id) if task_id else None
-    if report_id is not None:
-        flush_pending_statuses()
-        report_mark_failed(
-            report_id=report_id,
-            error_type=type(exception).__name__ if exception is not None else "Error",
-            error_message=_describe(exception),
-            error_traceback=str(einfo.traceback) if einfo is not None else "",
-        )
+        # context here, so look the task up by its id.
+        report_id, step = tracking_for_task(task_id)
+    if report_id is None:
+        return
+    flush_pending_statuses()
+    error = {
+        "error_type": type(exception).__name__ if exception is not None else "Error",
+        "error_message": _describe(exception),
+        "error_traceback": str(einfo.traceback) if einfo is not None else "",
+    }
+    if step:
+        steps.step_mark_failed(report_id=report_id, task_id=task_id, **error)
+    else:
+        transitions.report_mark_failed(report_id=report_id, **error)
 
 
 def on_task_revoked(
@@ -165,9 +185,12 @@ def on_task_revoked(
     expired: bool = False,
     **kwargs: Any,
 ) -> None:
-    report_id = report_id_from_stamps(getattr(request, "stamps", None))
-    if report_id is None and request is not None:
-        report_id = report_id_for_task(request.id)
+    if request is None:
+        return
+    report_id = report_id_from_stamps(_stamps(request))
+    step = is_step(_stamps(request))
+    if report_id is None:
+        report_id, step = tracking_for_task(request.id)
     if report_id is None:
         return
     if expired:
@@ -177,7 +200,9 @@ def on_task_revoked(
     else:
         reason = "Revoked before it ran."
     flush_pending_statuses()
-    report_mark_cancelled(report_id=report_id, reason=reason)
+    if step:
+        steps.step_mark_cancelled(task_id=request.id, reason=reason)
+    transitions.report_mark_cancelled(report_id=report_id, reason=reason)
 
 
 def on_task_postrun(sender: Task, **kwargs: Any) -> None:
@@ -193,20 +218,18 @@ def _describe(exc: Any) -> str:
 def connect_signals() -> None:
     """Connect the handlers once (weak=False: they are module functions, kept alive anyway)."""
     uid = "async_actions.tracking"
-    signals.worker_init.connect(on_worker_init, weak=False, dispatch_uid=f"{uid}.init")
-    signals.task_prerun.connect(on_task_prerun, weak=False, dispatch_uid=f"{uid}.prerun")
-    signals.task_retry.connect(on_task_retry, weak=False, dispatch_uid=f"{uid}.retry")
-    signals.task_success.connect(on_task_success, weak=False, dispatch_uid=f"{uid}.success")
-    signals.task_failure.connect(on_task_failure, weak=False, dispatch_uid=f"{uid}.failure")
-    signals.task_revoked.connect(on_task_revoked, weak=False, dispatch_uid=f"{uid}.revoked")
-    signals.task_postrun.connect(on_task_postrun, weak=False, dispatch_uid=f"{uid}.postrun")
-    signals.worker_process_init.connect(
-        on_worker_process_init, weak=False, dispatch_uid=f"{uid}.process_init"
-    )
-    signals.worker_process_shutdown.connect(
-        on_worker_process_shutdown, weak=False, dispatch_uid=f"{uid}.process_shutdown"
-    )
-    # Solo and thread pools run tasks in the main process, which has no process_shutdown.
-    signals.worker_shutdown.connect(
-        on_worker_process_shutdown, weak=False, dispatch_uid=f"{uid}.shutdown"
-    )
+    handlers = {
+        signals.worker_init: on_worker_init,
+        signals.task_prerun: on_task_prerun,
+        signals.task_retry: on_task_retry,
+        signals.task_success: on_task_success,
+        signals.task_failure: on_task_failure,
+        signals.task_revoked: on_task_revoked,
+        signals.task_postrun: on_task_postrun,
+        signals.worker_process_init: on_worker_process_init,
+        signals.worker_process_shutdown: on_worker_process_shutdown,
+        # Solo and thread pools run tasks in the main process, which has no process_shutdown.
+        signals.worker_shutdown: on_worker_process_shutdown,
+    }
+    for signal, handler in handlers.items():
+        signal.connect(handler, weak=False, dispatch_uid=f"{uid}.{signal.name}")

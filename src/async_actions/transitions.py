@@ -23,7 +23,7 @@ def _active(report_id: int):  # type: ignore[no-untyped-def]
     return AsyncActionReport.objects.filter(pk=report_id, status__in=ACTIVE_STATUSES)
 
 
-def _clip(text: str, limit: int, *, keep_end: bool = False) -> str:
+def clip(text: str, limit: int, *, keep_end: bool = False) -> str:
     if len(text) <= limit:
         return text
     return "..." + text[-limit:] if keep_end else text[:limit] + "..."
@@ -49,7 +49,7 @@ def report_mark_retrying(*, report_id: int, attempt: int, error: str) -> bool:
     be running or even finished on another worker: then only the error is recorded and the
     status stays as the later attempt left it.
     """
-    error = _clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
+    error = clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
     return bool(
         AsyncActionReport.objects.filter(pk=report_id, attempts__lte=attempt + 1)
         .filter(Q(status__in=ACTIVE_STATUSES) | Q(attempts=attempt + 1))
@@ -76,8 +76,8 @@ def report_mark_failed(
             status=Status.FAILED,
             finished_at=timezone.now(),
             error_type=error_type[:255],
-            error_message=_clip(cleanse_text(error_message), aa_settings.ERROR_MESSAGE_MAX_CHARS),
-            error_traceback=_clip(
+            error_message=clip(cleanse_text(error_message), aa_settings.ERROR_MESSAGE_MAX_CHARS),
+            error_traceback=clip(
                 cleanse_text(error_traceback), aa_settings.TRACEBACK_MAX_CHARS, keep_end=True
             ),
         )
