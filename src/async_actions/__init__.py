@@ -16,9 +16,14 @@ __all__ = [
     "start_action",
     "retry_action",
     "cancel_action",
+    # workflows
+    "chainable",
+    "replace_with",
     # the record
     "AsyncActionReport",
+    "AsyncActionStep",
     "Status",
+    "StepStatus",
     "Origin",
     # the talk's pattern, for code that passes the report id in kwargs
     "BaseErrorHandlerMixin",
@@ -32,6 +37,10 @@ _LOCATIONS = {
     "start_action": "async_actions.services",
     "retry_action": "async_actions.services",
     "cancel_action": "async_actions.services",
+    "chainable": "async_actions.canvas",
+    "replace_with": "async_actions.replacing",
+    "AsyncActionStep": "async_actions.models",
+    "StepStatus": "async_actions.models",
     "AsyncActionReport": "async_actions.models",
     "Status": "async_actions.models",
     "Origin": "async_actions.models",
@@ -49,7 +58,9 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from async_actions.canvas import chainable
     from async_actions.errors import AsyncActionsError, InvalidActionError, NotChainableError
     from async_actions.mixins import BaseErrorHandlerMixin
-    from async_actions.models import AsyncActionReport, Origin, Status
+    from async_actions.models import AsyncActionReport, AsyncActionStep, Origin, Status, StepStatus
+    from async_actions.replacing import replace_with
     from async_actions.services import cancel_action, retry_action, start_action

@@ -11,3 +11,14 @@ class Marker(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StepTiming(models.Model):
+    """When a workflow step really started and ended, as the task itself saw it."""
+
+    name = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

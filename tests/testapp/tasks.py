@@ -3,11 +3,12 @@
 import os
 import time
 
-from celery import Task, shared_task
+from celery import Task, chain, group, shared_task
 from django.conf import settings
+from django.utils import timezone
 
-from async_actions import BaseErrorHandlerMixin
-from tests.testapp.models import Marker
+from async_actions import BaseErrorHandlerMixin, chainable, replace_with
+from tests.testapp.models import Marker, StepTiming
 
 
 @shared_task
@@ -81,3 +82,51 @@ def talk_style(should_fail: bool = False, **kwargs) -> str:
     if should_fail:
         raise RuntimeError("third party said no")
     return "ok"
+
+
+@shared_task
+def timed(name: str, sleep: float = 0.0) -> str:
+    """A workflow step that records when it ran."""
+    started_at = timezone.now()
+    time.sleep(sleep)
+    StepTiming.objects.create(name=name, started_at=started_at, finished_at=timezone.now())
+    return name
+
+
+@shared_task
+def collect(results: list) -> list:
+    """A chord body: receives the header's results."""
+    return sorted(results)
+
+
+# -- the talk's Problem 3: a chain launched from inside a chain step ---------------------------
+
+
+@shared_task
+def inner_chain_naive() -> None:
+    """DON'T: the outer chain goes on as soon as this has *sent* its chain."""
+    chain(timed.si("some", 0.4), timed.si("other", 0.4)).delay()
+
+
+@chainable
+def inner_chain() -> tuple:
+    """DO: return the signatures, and let the caller splice them into one flat chain."""
+    return timed.si("some", 0.4), timed.si("other", 0.4)
+
+
+@shared_task(bind=True)
+def inner_chain_replaced(self) -> None:
+    """DO, when the sub-workflow is only known at run time: replace this task with it."""
+    return replace_with(self, chain(timed.si("some", 0.4), timed.si("other", 0.4)))
+
+
+@shared_task(bind=True)
+def fan_out_replaced(self, count: int) -> None:
+    return replace_with(self, group(timed.si(f"member-{i}") for i in range(count)))
+
+
+@shared_task(bind=True, max_retries=3)
+def flaky_step(self, name: str) -> str:
+    if self.request.retries < 1:
+        raise self.retry(exc=ConnectionError(f"{name} flaked"), countdown=0)
+    return name

@@ -1,0 +1,73 @@
+"""`replace_with`: a task that decides its sub-workflow at run time, tracked as one action.
+
+    @shared_task(bind=True)
+    def sync_all(self, account_ids):
+        return replace_with(self, group(_sync.si(a) for a in account_ids))
+
+Celery's `Task.replace` runs the new signature in the task's place (the outer workflow
+waits for it, unlike a chain launched from inside the task). This helper also records the
+new tasks as steps of the running action, so its report finishes only when they have.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from celery import Task
+from celery.canvas import Signature
+from django.db import transaction
+from django.db.models import F
+
+from async_actions.canvas import leaves
+from async_actions.models import AsyncActionReport, AsyncActionStep, StepStatus
+from async_actions.signatures import check_signature, report_id_from_stamps, stamp_task
+
+
+def replace_with(task: Task, signature: Signature) -> NoReturn:
+    """Replace `task` by `signature`; raises Celery's Ignore, like `Task.replace`."""
+    request = task.request
+    report_id = report_id_from_stamps(getattr(request, "stamps", None))
+    if report_id is None:
+        raise task.replace(signature)
+    check_signature(signature)
+    signature = signature.clone()
+    signature.freeze(request.id)  # the ids Celery's replace keeps: the last task gets ours
+    new_steps = leaves(signature)
+    with transaction.atomic():
+        _record_steps(report_id, request.id, new_steps)
+    for step in new_steps:
+        stamp_task(step.signature, report_id, step=True)
+    raise task.replace(signature)
+
+
+def _record_steps(report_id: int, task_id: str, new_steps: list[Any]) -> None:
+    current = AsyncActionStep.objects.select_for_update().filter(task_id=task_id).first()
+    if current is None:  # a single-task action becomes a workflow
+        position, branch, first_new = 0, "", 0
+        AsyncActionReport.objects.filter(pk=report_id).update(total_steps=len(new_steps))
+    else:
+        position, branch = current.position, current.branch
+        span = max(step.position for step in new_steps) + 1
+        # Make room: the steps after the replaced one move down by the new span.
+        AsyncActionStep.objects.filter(report_id=report_id, position__gt=position).update(
+            position=F("position") + span - 1
+        )
+        AsyncActionReport.objects.filter(pk=report_id).update(
+            total_steps=F("total_steps") + len(new_steps) - 1
+        )
+        first_new = position
+    rows = []
+    for step in new_steps:
+        fields = {
+            "task_name": step.signature.task,
+            "position": first_new + step.position,
+            "branch": ".".join(part for part in (branch, step.branch) if part),
+        }
+        if current is not None and step.signature.id == task_id:
+            # Celery gives the replaced task's id to the new last task: the row is now its.
+            AsyncActionStep.objects.filter(pk=current.pk).update(
+                **fields, status=StepStatus.PENDING, attempts=0, started_at=None
+            )
+        else:
+            rows.append(AsyncActionStep(report_id=report_id, task_id=step.signature.id, **fields))
+    AsyncActionStep.objects.bulk_create(rows)
