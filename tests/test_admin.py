@@ -47,3 +47,23 @@ def test_reports_cannot_be_added_or_changed(admin_client):
     assert post.status_code == 403
     report.refresh_from_db()
     assert (report.action, report.status) == ("Read only", Status.PENDING)
+
+
+def test_a_workflow_report_shows_its_steps_and_progress(admin_client):
+    from async_actions import AsyncActionStep
+
+    report = AsyncActionReport.objects.create(action="Workflow", total_steps=2)
+    AsyncActionStep.objects.create(
+        report=report, task_id="a", task_name="proj.tasks._fetch", position=0, status="ok"
+    )
+    AsyncActionStep.objects.create(
+        report=report, task_id="b", task_name="proj.tasks._store", position=1, status="running"
+    )
+
+    detail = admin_client.get(
+        reverse("admin:async_actions_asyncactionreport_change", args=[report.pk])
+    )
+
+    content = detail.content.decode()
+    assert "proj.tasks._fetch" in content and "proj.tasks._store" in content
+    assert "50% of 2 step(s)" in content

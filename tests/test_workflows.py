@@ -112,8 +112,9 @@ def test_a_failing_step_fails_the_action_naming_the_step(failing_position):
     # Successes are written behind (TRACKING_FLUSH_INTERVAL), possibly by another worker
     # process than the failure: let the earlier steps' land.
     wait_for(
-        lambda: AsyncActionStep.objects.filter(report=report, status="ok").count()
-        == failing_position,
+        lambda: (
+            AsyncActionStep.objects.filter(report=report, status="ok").count() == failing_position
+        ),
         what="the earlier steps to be recorded",
     )
     statuses = [s for *_, s in _steps(report)]

@@ -8,11 +8,42 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from async_actions.models import AsyncActionReport
+from async_actions.models import AsyncActionReport, AsyncActionStep
+from async_actions.selectors import report_progress
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AsyncActionStepInline(ReadOnlyMixin, admin.TabularInline):
+    model = AsyncActionStep
+    fields = (
+        "position",
+        "branch",
+        "task_name",
+        "status",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "error_message",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
 
 
 @admin.register(AsyncActionReport)
 class AsyncActionReportAdmin(admin.ModelAdmin):
+    inlines = (AsyncActionStepInline,)
     list_display = (
         "id",
         "action",
@@ -27,7 +58,7 @@ class AsyncActionReportAdmin(admin.ModelAdmin):
     search_fields = ("action", "task_id", "idempotency_key", "error_message")
     date_hierarchy = "created_at"
     list_select_related = ("triggered_by",)
-    readonly_fields = ("traceback",)
+    readonly_fields = ("traceback", "progress")
     exclude = ("error_traceback",)
 
     @admin.display(description="error traceback")
@@ -36,6 +67,10 @@ class AsyncActionReportAdmin(admin.ModelAdmin):
             return "-"
         # format_html escapes the traceback: it may quote user input.
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', report.error_traceback)
+
+    @admin.display(description="progress")
+    def progress(self, report: AsyncActionReport) -> str:
+        return f"{report_progress(report):.0%} of {report.total_steps} step(s)"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ParamSpec
 
+from celery import Task
 from celery.canvas import Signature, _chain, chord, group
 
 from async_actions.errors import NotChainableError
@@ -44,14 +45,20 @@ def _flatten(item: Any, func: Callable[..., Any]) -> Iterator[Signature]:
         yield from item.tasks
     elif isinstance(item, Signature):
         yield item
+    elif isinstance(item, Task):
+        raise _not_chainable(func, item, hint=" - a task, not a signature: call .s() or .si()")
     elif isinstance(item, str | bytes | dict) or not isinstance(item, Iterable):
-        raise NotChainableError(
-            f"@chainable function {func.__module__}.{func.__qualname__} must return "
-            f"signatures (task.s(...), task.si(...)), got {type(item).__name__}: {item!r:.80}"
-        )
+        raise _not_chainable(func, item)
     else:
         for element in item:
             yield from _flatten(element, func)
+
+
+def _not_chainable(func: Callable[..., Any], item: Any, hint: str = "") -> NotChainableError:
+    return NotChainableError(
+        f"@chainable function {func.__module__}.{func.__qualname__} must return "
+        f"signatures (task.s(...), task.si(...)), got {type(item).__name__}: {item!r:.80}{hint}"
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,21 @@ def leaves(signature: Signature) -> list[StepSpec]:
     found: list[StepSpec] = []
     _walk(signature, 0, "", found)
     return found
+
+
+def needs_chords(signature: Signature) -> bool:
+    """Whether Celery will run `signature` as a chord (it needs a result backend then)."""
+    if isinstance(signature, chord):
+        return True
+    if isinstance(signature, _chain):
+        tasks = list(signature.tasks)
+        # A group followed by more work is upgraded to a chord.
+        if any(isinstance(task, group) for task in tasks[:-1]):
+            return True
+        return any(needs_chords(task) for task in tasks)
+    if isinstance(signature, group):
+        return any(needs_chords(task) for task in signature.tasks)
+    return False
 
 
 def _walk(sig: Signature, position: int, branch: str, found: list[StepSpec]) -> int:

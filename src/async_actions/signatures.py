@@ -8,7 +8,7 @@ from celery.canvas import Signature
 from kombu.exceptions import EncodeError
 from kombu.serialization import dumps
 
-from async_actions.canvas import StepSpec, leaves
+from async_actions.canvas import StepSpec, leaves, needs_chords
 from async_actions.errors import InvalidActionError
 
 # The stamps that carry a report's id in every message of its action, and mark the tasks
@@ -30,8 +30,17 @@ def check_signature(signature: Any) -> list[StepSpec]:
     steps = leaves(signature)
     if not steps:
         raise InvalidActionError("start_action() was given an empty workflow: it has no tasks.")
-    for step in steps:
+    for number, step in enumerate(steps, start=1):
+        if not isinstance(step.signature, Signature):
+            raise InvalidActionError(
+                f"Task {number} of the workflow is not a signature: {step.signature!r:.100}"
+            )
         _check_task(step.signature)
+    if needs_chords(signature):
+        try:
+            signature.app.backend.ensure_chords_allowed()
+        except NotImplementedError as exc:
+            raise InvalidActionError(f"This workflow cannot be started: {exc}") from exc
     return steps
 
 
