@@ -1,24 +1,42 @@
 """Run the benchmarks: ``python -m benchmarks [tracking|workflows] [options]`` (all by default).
 
 They need the real services: PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379.
+Each suite runs in a process of its own, with the settings it declares in ``ENV``.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import subprocess
 import sys
 
-from benchmarks.harness import setup_django
-
-SUITES = ("tracking",)
+SUITES = ("tracking", "workflows")
 
 
 def main() -> None:
     args = sys.argv[1:]
-    suites = [args.pop(0)] if args and args[0] in SUITES else list(SUITES)
+    if args and args[0] in SUITES:
+        _run_suite(args[0], args[1:])
+        return
+    for suite in SUITES:
+        env = {**os.environ, **getattr(importlib.import_module(f"benchmarks.{suite}"), "ENV", {})}
+        subprocess.run([sys.executable, "-m", "benchmarks", suite, *args], env=env, check=True)
+
+
+def _run_suite(suite: str, args: list[str]) -> None:
+    module = importlib.import_module(f"benchmarks.{suite}")
+    missing = {k: v for k, v in getattr(module, "ENV", {}).items() if os.environ.get(k) != v}
+    if missing:  # started directly: re-run with the suite's settings
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "benchmarks", suite, *args],
+            {**os.environ, **missing},
+        )
+    from benchmarks.harness import setup_django
+
     setup_django()
-    for suite in suites:
-        module = __import__(f"benchmarks.{suite}", fromlist=["main"])
-        module.main(args)
+    module.main(args)
 
 
 if __name__ == "__main__":

@@ -9,3 +9,8 @@ def noop() -> None:
 @shared_task(ignore_result=False)
 def noop_with_result() -> None:
     return None
+
+
+@shared_task(ignore_result=False)
+def summary(results: list) -> int:
+    return len(results)

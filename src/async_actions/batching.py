@@ -21,11 +21,11 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.db import DatabaseError, close_old_connections, connections
-from django.db.models import Case, DateTimeField, F, IntegerField, Value, When
-from django.db.models.functions import Coalesce, Greatest
 
-from async_actions.models import ACTIVE_STATUSES, AsyncActionReport, Status
+from async_actions.bulk import sql_list, update_from_values
+from async_actions.models import ACTIVE_STATUSES, AsyncActionReport
 from async_actions.steps import steps_mark_ok, steps_mark_running
+from async_actions.transitions import report_mark_ok, report_mark_running
 
 logger = logging.getLogger(__name__)
 
@@ -56,43 +56,39 @@ def write_steps(batch: dict[str, _Pending]) -> None:
     )
 
 
-def _case(values: dict[int, object], output_field: object) -> Case:
-    return Case(
-        *(When(pk=pk, then=Value(value)) for pk, value in values.items()),
-        output_field=output_field,
-    )
-
-
 def write_started(batch: dict[int, _Pending]) -> None:
-    if not batch:
-        return
-    AsyncActionReport.objects.filter(
-        pk__in=batch,
-        status__in=ACTIVE_STATUSES,
-        attempts__lt=_case({pk: p.attempt for pk, p in batch.items()}, IntegerField()),
-    ).update(
-        status=Status.RUNNING,
-        attempts=_case({pk: p.attempt for pk, p in batch.items()}, IntegerField()),
-        started_at=Coalesce(
-            F("started_at"), _case({pk: p.started_at for pk, p in batch.items()}, DateTimeField())
-        ),
+    rows = [(pk, p.attempt, p.started_at) for pk, p in batch.items()]
+    updated = update_from_values(
+        AsyncActionReport,
+        key="id",
+        columns=("id", "attempt", "at"),
+        rows=rows,
+        assignments="status = 'running', attempts = v.attempt, "
+        "started_at = COALESCE({t}.started_at, v.at)",
+        condition=f"{{t}}.status IN {sql_list(ACTIVE_STATUSES)} AND {{t}}.attempts < v.attempt",
     )
+    if updated is None:
+        for pk, attempt, _ in rows:
+            report_mark_running(report_id=pk, attempt=attempt)
 
 
 def write_finished(batch: dict[int, _Pending]) -> None:
-    if not batch:
-        return
-    started = {pk: p.started_at for pk, p in batch.items() if p.started_at is not None}
-    AsyncActionReport.objects.filter(pk__in=batch, status__in=ACTIVE_STATUSES).update(
-        status=Status.OK,
-        finished_at=_case({pk: p.finished_at for pk, p in batch.items()}, DateTimeField()),
-        attempts=Greatest(
-            F("attempts"), _case({pk: p.attempt for pk, p in batch.items()}, IntegerField())
-        ),
-        started_at=Coalesce(F("started_at"), _case(started, DateTimeField()))
-        if started
-        else F("started_at"),
+    rows = [
+        (pk, p.attempt, p.started_at or p.finished_at, p.finished_at) for pk, p in batch.items()
+    ]
+    updated = update_from_values(
+        AsyncActionReport,
+        key="id",
+        columns=("id", "attempt", "started", "finished"),
+        rows=rows,
+        assignments="status = 'ok', finished_at = v.finished, "
+        "started_at = COALESCE({t}.started_at, v.started), "
+        "attempts = CASE WHEN {t}.attempts > v.attempt THEN {t}.attempts ELSE v.attempt END",
+        condition=f"{{t}}.status IN {sql_list(ACTIVE_STATUSES)}",
     )
+    if updated is None:
+        for pk, *_ in rows:
+            report_mark_ok(report_id=pk)
 
 
 def _chunks(batch: dict[K, _Pending]) -> list[dict[K, _Pending]]:

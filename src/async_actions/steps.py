@@ -17,6 +17,7 @@ from django.db.models import Case, DateTimeField, F, IntegerField, Q, Value, Whe
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from async_actions.bulk import sql_list, update_from_values
 from async_actions.cleansing import cleanse_text
 from async_actions.conf import aa_settings
 from async_actions.models import (
@@ -44,6 +45,25 @@ def steps_mark_running(
     """`started` maps task id -> (attempt, start time)."""
     if not started:
         return
+    updated = update_from_values(
+        AsyncActionStep,
+        key="task_id",
+        columns=("task_id", "attempt", "at"),
+        rows=[(task_id, attempt, at) for task_id, (attempt, at) in started.items()],
+        assignments="status = 'running', attempts = v.attempt, "
+        "started_at = COALESCE({t}.started_at, v.at)",
+        condition=f"{{t}}.status IN {sql_list(STEP_ACTIVE_STATUSES)} "
+        "AND {t}.attempts < v.attempt",
+    )
+    if updated is None:
+        _steps_mark_running_orm(started)
+    earliest = min(at for _, at in started.values())
+    AsyncActionReport.objects.filter(
+        pk__in=set(report_ids), status__in=(Status.PENDING, Status.RETRYING)
+    ).update(status=Status.RUNNING, started_at=Coalesce(F("started_at"), Value(earliest)))
+
+
+def _steps_mark_running_orm(started: dict[str, tuple[int, datetime]]) -> None:
     attempts = {task_id: attempt for task_id, (attempt, _) in started.items()}
     AsyncActionStep.objects.filter(
         task_id__in=started,
@@ -57,16 +77,27 @@ def steps_mark_running(
             _by_task({t: at for t, (_, at) in started.items()}, DateTimeField()),
         ),
     )
-    earliest = min(at for _, at in started.values())
-    AsyncActionReport.objects.filter(
-        pk__in=set(report_ids), status__in=(Status.PENDING, Status.RETRYING)
-    ).update(status=Status.RUNNING, started_at=Coalesce(F("started_at"), Value(earliest)))
 
 
 def steps_mark_ok(*, report_ids: Iterable[int], finished: dict[str, tuple[int, datetime]]) -> None:
     """`finished` maps task id -> (attempt, finish time); completes reports left with no work."""
     if not finished:
         return
+    updated = update_from_values(
+        AsyncActionStep,
+        key="task_id",
+        columns=("task_id", "attempt", "at"),
+        rows=[(task_id, attempt, at) for task_id, (attempt, at) in finished.items()],
+        assignments="status = 'ok', finished_at = v.at, "
+        "attempts = CASE WHEN {t}.attempts > v.attempt THEN {t}.attempts ELSE v.attempt END",
+        condition=f"{{t}}.status IN {sql_list(STEP_ACTIVE_STATUSES)}",
+    )
+    if updated is None:
+        _steps_mark_ok_orm(finished)
+    reports_complete(report_ids=report_ids)
+
+
+def _steps_mark_ok_orm(finished: dict[str, tuple[int, datetime]]) -> None:
     AsyncActionStep.objects.filter(task_id__in=finished, status__in=STEP_ACTIVE_STATUSES).update(
         status=StepStatus.OK,
         finished_at=_by_task({t: at for t, (_, at) in finished.items()}, DateTimeField()),
@@ -74,7 +105,6 @@ def steps_mark_ok(*, report_ids: Iterable[int], finished: dict[str, tuple[int, d
             F("attempts"), _by_task({t: n for t, (n, _) in finished.items()}, IntegerField())
         ),
     )
-    reports_complete(report_ids=report_ids)
 
 
 def reports_complete(*, report_ids: Iterable[int]) -> int:
