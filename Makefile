@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-services lint demo bench clean
+.PHONY: install test test-services test-django6 demo bench clean
 
 # The example project's tests: its own settings module, so a pytest run of their own.
 EXAMPLE_PYTEST := $(BIN)/python -m pytest example/tests -p async_actions.testing.plugin \
@@ -34,6 +34,19 @@ test-services: $(STAMP)
 	AA_DATABASE=postgres AA_BROKER=rabbitmq $(BIN)/python -m pytest
 	AA_DATABASE=postgres AA_BROKER=rabbitmq $(EXAMPLE_PYTEST)
 
+# Django 6 needs Python 3.12+: the embedded suite in a venv of its own.
+PYTHON312 ?= python3.12
+VENV6 := .venv-django6
+$(VENV6)/.installed: pyproject.toml requirements/test-django6.txt
+	test -x $(VENV6)/bin/python || $(PYTHON312) -m venv $(VENV6)
+	$(VENV6)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV6)/bin/python -m pip install --quiet -r requirements/test-django6.txt
+	$(VENV6)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+test-django6: $(VENV6)/.installed
+	$(VENV6)/bin/python -m pytest
+
 demo: $(STAMP)
 	$(BIN)/python -m example.run_demo
 
@@ -41,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(VENV6) var
