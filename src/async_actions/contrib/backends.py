@@ -67,6 +67,8 @@ def broker_settings(*, folder: str | Path) -> dict[str, Any]:
     Path(folder).mkdir(parents=True, exist_ok=True)
     return {
         "CELERY_BROKER_URL": "filesystem://",
+        # kombu's own, but writing each message atomically (see contrib/filesystem.py).
+        "CELERY_BROKER_TRANSPORT": "async_actions.contrib.filesystem:Transport",
         "CELERY_BROKER_TRANSPORT_OPTIONS": {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
