@@ -219,3 +219,14 @@ def test_replace_with_a_group_in_a_single_task_action():
     assert report.status == Status.OK
     assert StepTiming.objects.filter(name__startswith="member-").count() == 3
     assert report.finished_at >= max(t.finished_at for t in StepTiming.objects.all())
+
+
+def test_replace_with_something_not_a_signature_fails_clearly_and_adds_no_step():
+    report = wait_for_report(
+        start_action("Bad replace", chain(tasks.replace_with_garbage.si(), tasks.noop.si()))
+    )
+
+    assert report.status == Status.FAILED
+    assert report.error_type == "InvalidActionError"
+    assert "replace_with() needs a Celery signature or canvas" in report.error_message
+    assert AsyncActionStep.objects.filter(report=report).count() == 2

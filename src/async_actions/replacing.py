@@ -29,7 +29,7 @@ def replace_with(task: Task, signature: Signature) -> NoReturn:
     report_id = report_id_from_stamps(getattr(request, "stamps", None))
     if report_id is None:
         raise task.replace(signature)
-    check_signature(signature)
+    check_signature(signature, caller="replace_with()")
     signature = signature.clone()
     signature.freeze(request.id)  # the ids Celery's replace keeps: the last task gets ours
     new_steps = leaves(signature)

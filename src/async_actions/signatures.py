@@ -17,19 +17,19 @@ REPORT_ID_STAMP = "async_action_report_id"
 STEP_STAMP = "async_action_step"
 
 
-def check_signature(signature: Any) -> list[StepSpec]:
+def check_signature(signature: Any, *, caller: str = "start_action()") -> list[StepSpec]:
     """Fail now, with a clear message, on anything the broker or the worker would reject later.
 
     Returns the tasks of the signature or canvas, in workflow order.
     """
     if not isinstance(signature, Signature):
         raise InvalidActionError(
-            f"start_action() needs a Celery signature or canvas such as my_task.s(1, 2), "
+            f"{caller} needs a Celery signature or canvas such as my_task.s(1, 2), "
             f"got {type(signature).__name__}: {signature!r:.100}"
         )
     steps = leaves(signature)
     if not steps:
-        raise InvalidActionError("start_action() was given an empty workflow: it has no tasks.")
+        raise InvalidActionError(f"{caller} was given an empty workflow: it has no tasks.")
     for number, step in enumerate(steps, start=1):
         if not isinstance(step.signature, Signature):
             raise InvalidActionError(

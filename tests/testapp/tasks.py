@@ -130,3 +130,8 @@ def flaky_step(self, name: str) -> str:
     if self.request.retries < 1:
         raise self.retry(exc=ConnectionError(f"{name} flaked"), countdown=0)
     return name
+
+
+@shared_task(bind=True)
+def replace_with_garbage(self) -> None:
+    return replace_with(self, "tests.testapp.tasks.noop")
