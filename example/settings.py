@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_celery_results",
     "async_actions",
     "example.basics",
     "example.invoices",
@@ -69,6 +70,12 @@ if "CELERY_BROKER_TRANSPORT_OPTIONS" in _broker:
     _options = _broker["CELERY_BROKER_TRANSPORT_OPTIONS"]
     _options["control_folder"] = str(VAR_DIR / "broker" / "control")
 globals().update(_broker)
+# "Sync all accounts" is a chord, and a chord needs a result backend to know when its header
+# is done: Redis beside a Redis broker, else the database (django-celery-results).
+CELERY_RESULT_BACKEND = (
+    _broker["CELERY_BROKER_URL"] if _broker["CELERY_BROKER_URL"].startswith("redis")
+    else "django-db"
+)
 # A queue of the example's own, so it never shares one with another project on the same broker.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("EXAMPLE_QUEUE", "example")
 
@@ -80,11 +87,11 @@ INVOICES_PLUS_TIMEOUT = float(os.environ.get("INVOICES_PLUS_TIMEOUT", "5"))
 INVOICES_PLUS_BACKOFF_SECONDS = float(os.environ.get("INVOICES_PLUS_BACKOFF_SECONDS", "2"))
 INVOICES_PLUS_MAX_RETRIES = int(os.environ.get("INVOICES_PLUS_MAX_RETRIES", "10"))
 
-# Celery beat: sync every account every INVOICES_SYNC_EVERY seconds, with origin "schedule".
+# Celery beat: "Sync all accounts" every INVOICES_SYNC_EVERY seconds, with origin "schedule".
 INVOICES_SYNC_EVERY = float(os.environ.get("EXAMPLE_SYNC_EVERY", "120"))
 CELERY_BEAT_SCHEDULE = {
-    "sync-invoices": {
-        "task": "example.invoices.tasks.sync_invoices_on_schedule",
+    "sync-all-accounts": {
+        "task": "example.invoices.tasks.sync_all_accounts_on_schedule",
         "schedule": INVOICES_SYNC_EVERY,
     },
 }

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from async_actions import AsyncActionReport
-from async_actions.selectors import report_list
-from example.invoices.selectors import account_list, invoice_list
+from async_actions.selectors import report_list, report_progress
+from example.invoices.selectors import account_list, accounts_sync_list, invoice_list
 
 
 def report_as_dict(report: AsyncActionReport) -> dict:
@@ -21,17 +21,37 @@ def report_as_dict(report: AsyncActionReport) -> dict:
         "attempts": report.attempts,
         "last_retry_error": report.last_retry_error,
         "error_message": report.error_message,
+        "progress": round(report_progress(report), 3),
+        "steps": [
+            {
+                "position": step.position + 1,  # people count from 1, like the error message
+                "branch": step.branch,
+                "name": step.task_name.rsplit(".", 1)[-1],
+                "status": step.status,
+                "attempts": step.attempts,
+                "error_message": step.error_message,
+            }
+            for step in report.steps.all()
+        ],
     }
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    reports = report_list()[:15]
+    highlight = request.GET.get("report", "")
+    current = None
+    if highlight.isdigit():
+        current = AsyncActionReport.objects.filter(pk=int(highlight)).first()
     return render(
         request,
         "example/home.html",
         {
-            "reports": report_list()[:15],
-            "highlight": request.GET.get("report", ""),
+            "reports": reports,
+            "highlight": highlight,
+            # The action the user just started (or clicked): shown with its progress and steps.
+            "current": report_as_dict(current) if current else None,
+            "accounts_syncs": accounts_sync_list()[:5],
             "accounts": account_list(),
             "invoices": invoice_list(),
             "idempotency_token": uuid.uuid4().hex,  # one per rendered page: see invoices.views

@@ -66,11 +66,26 @@ class InvoiceData:
     issued_on: date
     status: str
 
+    def to_json(self) -> dict[str, str]:
+        """Plain strings: what one task may return and the next receive through the broker."""
+        return {
+            **{name: getattr(self, name) for name in ("external_id", "number", "customer",
+                                                      "currency", "status")},
+            "amount": str(self.amount),
+            "issued_on": self.issued_on.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> InvoiceData:
+        return cls(**{**data, "amount": Decimal(data["amount"]),
+                      "issued_on": date.fromisoformat(data["issued_on"])})
+
 
 @dataclass(frozen=True)
 class InvoicePage:
     invoices: list[InvoiceData]
     next_page: int | None
+    pages: int  # how many pages the list has: known from the first answer on
 
 
 class InvoicesPlusClient:
@@ -86,6 +101,7 @@ class InvoicesPlusClient:
             return InvoicePage(
                 invoices=[_invoice(item) for item in payload["data"]],
                 next_page=_optional_page(payload["next_page"]),
+                pages=_page_count(payload["pages"]),
             )
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
             raise InvoicesPlusMalformedResponse(
@@ -153,6 +169,12 @@ def _optional_page(value: Any) -> int | None:
         return None
     if not isinstance(value, int) or value < 1:
         raise ValueError(f"next_page must be a page number or null, got {value!r}")
+    return value
+
+
+def _page_count(value: Any) -> int:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"pages must be a number >= 1, got {value!r}")
     return value
 
 

@@ -47,3 +47,25 @@ class InvoiceSync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} / report {self.report_id}"
+
+
+class AccountsSync(models.Model):
+    """One "Sync all accounts" fan-out: its report, and the summary its last step writes."""
+
+    report = models.OneToOneField(
+        AsyncActionReport, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # {account name: invoices stored}, written by the chord's body once every account is done.
+    invoice_counts = models.JSONField(default=dict, blank=True)
+    summarized_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Sync all accounts / report {self.report_id}"
+
+    @property
+    def invoice_total(self) -> int:
+        return sum(self.invoice_counts.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from example.invoices.models import Account, Invoice, InvoiceSync
+from example.invoices.models import Account, AccountsSync, Invoice, InvoiceSync
 
 
 def account_list() -> QuerySet[Account]:
@@ -18,3 +18,8 @@ def account_list() -> QuerySet[Account]:
 
 def invoice_list(*, limit: int = 50) -> QuerySet[Invoice]:
     return Invoice.objects.select_related("account").order_by("-issued_on", "-id")[:limit]
+
+
+def accounts_sync_list() -> QuerySet[AccountsSync]:
+    """"Sync all accounts" runs, latest first, with their reports."""
+    return AccountsSync.objects.select_related("report").exclude(report=None)

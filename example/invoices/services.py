@@ -1,19 +1,28 @@
-"""The business logic of the InvoicesPlus integration: starting syncs, fetching, storing."""
+"""The business logic of the InvoicesPlus integration: starting syncs, fetching, storing.
+
+Tasks call these and nothing else; so do tests, views and the shell. None of them knows
+about Celery beyond `start_action`: what runs in which order is `workflows.py`'s job.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from async_actions import AsyncActionReport, Origin, start_action
 from example.invoices import workflows
 from example.invoices.client import InvoiceData, InvoicesPlusClient
-from example.invoices.models import Account, Invoice, InvoiceSync
+from example.invoices.models import Account, AccountsSync, Invoice, InvoiceSync
+
+logger = logging.getLogger(__name__)
 
 SYNC_ACTION = "Sync invoices"
+SYNC_ALL_ACTION = "Sync all accounts"
 DEMO_ACCOUNTS = {"acme": "Acme Corp", "globex": "Globex", "initech": "Initech"}
 
 
@@ -45,17 +54,35 @@ def invoice_sync_start(
     return report
 
 
-def invoice_syncs_start_scheduled() -> list[AsyncActionReport]:
-    """One sync per account for this schedule slot: beat firing twice in a slot starts one."""
+@transaction.atomic
+def accounts_sync_start(
+    *, triggered_by: Any = None, origin: str | None = None, idempotency_key: str | None = None
+) -> AsyncActionReport:
+    """Record a "Sync all accounts" action: every account synced in parallel, then a summary."""
+    accounts_sync = AccountsSync.objects.create()
+    account_ids = list(Account.objects.order_by("name").values_list("pk", flat=True))
+    report = start_action(
+        SYNC_ALL_ACTION,
+        workflows.sync_all_accounts(account_ids=account_ids, accounts_sync_id=accounts_sync.pk),
+        triggered_by=triggered_by,
+        origin=origin,
+        idempotency_key=idempotency_key,
+    )
+    if AccountsSync.objects.filter(report=report).exists():
+        # The idempotency key was used before: that action and its summary row stand.
+        accounts_sync.delete()
+    else:
+        accounts_sync.report = report
+        accounts_sync.save(update_fields=["report"])
+    return report
+
+
+def accounts_sync_start_scheduled() -> AsyncActionReport:
+    """Beat's sync of every account: firing twice in one schedule slot starts one action."""
     slot = int(timezone.now().timestamp() // settings.INVOICES_SYNC_EVERY)
-    return [
-        invoice_sync_start(
-            account=account,
-            origin=Origin.SCHEDULE,
-            idempotency_key=f"invoices:schedule:{account.pk}:{slot}",
-        )
-        for account in Account.objects.order_by("pk")
-    ]
+    return accounts_sync_start(
+        origin=Origin.SCHEDULE, idempotency_key=f"invoices:schedule:all:{slot}"
+    )
 
 
 def invoices_client() -> InvoicesPlusClient:
@@ -67,12 +94,28 @@ def invoices_client() -> InvoicesPlusClient:
     )
 
 
-def invoices_sync_page(*, account_id: int, page: int) -> int | None:
-    """Fetch one page of the account's invoices and store it. Returns the next page, if any."""
+def invoices_fetch_page(*, account_id: int, page: int) -> dict[str, Any]:
+    """Fetch one page of the account's invoices, as plain data for the step that stores it.
+
+    Raises the client's errors: transient ones are for the task to retry.
+    """
     account = Account.objects.get(pk=account_id)
     result = invoices_client().list_invoices(account_id=account.external_id, page=page)
-    invoices_store(account=account, invoices=result.invoices, complete=result.next_page is None)
-    return result.next_page
+    return {
+        "page": page,
+        "pages": result.pages,
+        "invoices": [invoice.to_json() for invoice in result.invoices],
+    }
+
+
+def invoices_store_page(*, account_id: int, fetched: dict[str, Any]) -> dict[str, int]:
+    """Store a page `invoices_fetch_page` returned. Returns what the next step needs to know."""
+    invoices_store(
+        account=Account.objects.get(pk=account_id),
+        invoices=[InvoiceData.from_json(item) for item in fetched["invoices"]],
+        complete=fetched["page"] >= fetched["pages"],
+    )
+    return {"page": fetched["page"], "pages": fetched["pages"], "stored": len(fetched["invoices"])}
 
 
 @transaction.atomic
@@ -97,3 +140,21 @@ def invoices_store(*, account: Account, invoices: list[InvoiceData], complete: b
     )
     if complete:
         Account.objects.filter(pk=account.pk).update(last_synced_at=timezone.now())
+
+
+def accounts_sync_summarize(*, accounts_sync_id: int) -> dict[str, int]:
+    """Count what is stored per account, once every account's sync has finished."""
+    counts = dict(
+        Account.objects.annotate(stored=Count("invoices"))
+        .order_by("name")
+        .values_list("name", "stored")
+    )
+    AccountsSync.objects.filter(pk=accounts_sync_id).update(
+        invoice_counts=counts, summarized_at=timezone.now()
+    )
+    logger.info(
+        "Synced all accounts: %s invoices (%s)",
+        sum(counts.values()),
+        ", ".join(f"{name} {stored}" for name, stored in counts.items()),
+    )
+    return counts

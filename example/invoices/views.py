@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from example.invoices.models import Account
-from example.invoices.services import invoice_sync_start
+from example.invoices.services import accounts_sync_start, invoice_sync_start
 
 
 @require_POST
@@ -20,4 +20,13 @@ def sync_now(request: HttpRequest, account_id: int) -> HttpResponse:
     token = request.POST.get("idempotency_token", "")[:64]
     key = f"invoices:sync:{account.pk}:{request.user.pk}:{token}" if token else None
     report = invoice_sync_start(account=account, triggered_by=request.user, idempotency_key=key)
+    return redirect(f"/?report={report.pk}")
+
+
+@require_POST
+@login_required
+def sync_all(request: HttpRequest) -> HttpResponse:
+    token = request.POST.get("idempotency_token", "")[:64]
+    key = f"invoices:sync-all:{request.user.pk}:{token}" if token else None
+    report = accounts_sync_start(triggered_by=request.user, idempotency_key=key)
     return redirect(f"/?report={report.pk}")

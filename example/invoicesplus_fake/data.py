@@ -35,5 +35,6 @@ def page_of(items: list[dict[str, Any]], *, page: int, page_size: int) -> dict[s
         "data": items[start : start + page_size],
         "page": page,
         "next_page": page + 1 if has_next else None,
+        "pages": max(1, -(-len(items) // page_size)),
         "total": len(items),
     }

@@ -37,6 +37,8 @@ class Knobs:
     rate_limit_rate: float = 0.0  # share answered 429 with Retry-After
     retry_after: int = 1  # seconds, in the 429's Retry-After header
     malformed_rate: float = 0.0  # share answered with data that does not parse
+    # Comma-separated account ids whose access the key has lost: their requests get a 401.
+    revoked_accounts: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class FakeInvoicesPlus:
         account_id = match.group(1)
         if account_id not in data.ACCOUNTS:
             return _json(404, {"error": "not_found", "message": f"No account {account_id!r}."})
+        if account_id in knobs.revoked_accounts.split(","):
+            return _json(401, {"error": "invalid_api_key",
+                               "message": f"The API key {api_key!r} has no access to account "
+                                          f"{account_id!r}."})
         page = parse_qs(query).get("page", ["1"])[0]
         if not page.isdigit() or int(page) < 1:
             return _json(400, {"error": "bad_request", "message": "page must be a number >= 1"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from example.invoices.client import (
+    InvoiceData,
     InvoicesPlusAuthError,
     InvoicesPlusClient,
     InvoicesPlusMalformedResponse,
@@ -36,10 +38,19 @@ def client_for(server, key=KEY, timeout=2.0):
 def test_a_page_parses_into_typed_invoices(server):
     page = client_for(server).list_invoices(account_id="globex", page=2)
 
-    assert page.next_page is None
+    assert (page.next_page, page.pages) == (None, 2)
     assert [i.external_id for i in page.invoices] == ["inv_globex_0011", "inv_globex_0012"]
     assert isinstance(page.invoices[0].amount, Decimal)
     assert isinstance(page.invoices[0].issued_on, date)
+
+
+def test_an_invoice_survives_the_trip_between_steps_as_json(server):
+    invoice = client_for(server).list_invoices(account_id="acme", page=1).invoices[0]
+
+    sent = json.loads(json.dumps(invoice.to_json()))  # what the broker carries
+
+    assert InvoiceData.from_json(sent) == invoice
+    assert sent["amount"] == str(invoice.amount) and sent["issued_on"] == str(invoice.issued_on)
 
 
 @pytest.mark.parametrize(

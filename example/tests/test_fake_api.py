@@ -41,6 +41,7 @@ def test_the_list_pages_through_every_invoice_once(server):
     ids = [item["id"] for p in pages for item in p["data"]]
     assert [len(p["data"]) for p in pages] == [10, 10, 3]
     assert len(ids) == len(set(ids)) == ACCOUNTS["acme"] == pages[0]["total"]
+    assert {p["pages"] for p in pages} == {3}  # known from the first answer on
 
 
 def test_a_wrong_or_missing_key_is_a_401_quoting_the_key_sent(server):
@@ -48,6 +49,14 @@ def test_a_wrong_or_missing_key_is_a_401_quoting_the_key_sent(server):
     assert status == 401
     assert "ipk_wrong_key" in json.loads(body)["message"]
     assert get(server, "/v1/accounts/acme/invoices?page=1", key=None)[0] == 401
+
+
+def test_a_revoked_account_is_a_401_while_the_others_answer(server):
+    server.configure(api_key=KEY, revoked_accounts="globex,initech")
+
+    assert get(server, "/v1/accounts/globex/invoices?page=1")[0] == 401
+    assert get(server, "/v1/accounts/initech/invoices?page=1")[0] == 401
+    assert get(server, "/v1/accounts/acme/invoices?page=1")[0] == 200
 
 
 def test_unknown_accounts_are_404(server):
