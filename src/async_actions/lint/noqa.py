@@ -1,0 +1,34 @@
+"""`# noqa` and `# noqa: AA101,AA102` comments, per line."""
+
+from __future__ import annotations
+
+import re
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
+
+# line number -> codes silenced there; None means every code (a bare `# noqa`).
+NoqaMap = dict[int, frozenset[str] | None]
+
+
+def parse(source: str) -> NoqaMap:
+    found: NoqaMap = {}
+    if "noqa" not in source and "NOQA" not in source:
+        return found  # the common case: skip the per-line scan
+    for number, line in enumerate(source.splitlines(), start=1):
+        if "#" not in line:
+            continue
+        match = _NOQA.search(line)
+        if match is None:
+            continue
+        codes = match.group("codes")
+        found[number] = (
+            None if codes is None else frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+        )
+    return found
+
+
+def silenced(noqa: NoqaMap, line: int, code: str) -> bool:
+    if line not in noqa:
+        return False
+    codes = noqa[line]
+    return codes is None or code in codes
