@@ -85,7 +85,7 @@ def from_mapping(data: dict[str, Any], base: Config | None = None) -> Config:
             raise ConfigError(
                 f"unknown option `{key}` in [tool.async-actions.lint]; known: {known}"
             )
-    for code in changes.get("select", ()) | changes.get("ignore", frozenset()):
+    for code in changes.get("select", frozenset()) | changes.get("ignore", frozenset()):
         if not _CODE.match(code):
             raise ConfigError(f"`{code}` is not a rule code or prefix (AA101, AA1, ...)")
     return replace(base or Config(), **changes)

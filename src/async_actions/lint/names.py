@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+_GROWERS = frozenset({"append", "extend", "insert", "add"})
 _NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
@@ -104,6 +105,15 @@ def scope_facts(func: FunctionNode) -> ScopeFacts:
             facts.bound.add(node.name)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             facts.imports.append(node)  # resolved by the caller, which knows the module
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _GROWERS
+            and isinstance(node.func.value, ast.Name)
+            and node.args
+        ):
+            # `steps.append(a.s())` feeds `chain(*steps)` just as an assignment would.
+            facts.assigns.setdefault(node.func.value.id, []).append(node.args[-1])
         elif isinstance(node, ast.Global | ast.Nonlocal):
             facts.declared_global.update(node.names)
         stack.extend(ast.iter_child_nodes(node))
