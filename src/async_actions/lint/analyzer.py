@@ -146,14 +146,17 @@ def _module_bindings(tree: ast.Module, module: str, is_package: bool) -> tuple[d
 
 
 def analyze_source(
-    source: str, path: str, config: Config, module: tuple[str, bool] | None = None
+    source: str, path: str, config: Config, tree: ast.Module | None = None
 ) -> tuple[list[Finding], ModuleSummary]:
-    """Per-file findings (AA102-AA105, AA107, AA108) and the file's part of the index."""
-    name, is_package = module or module_name(Path(path))
+    """Per-file findings (AA102-AA105, AA107, AA108) and the file's part of the index.
+
+    `tree` may be given when the caller (flake8) has parsed the file already.
+    """
+    name, is_package = module_name(Path(path))
     noqa = noqa_mod.parse(source)
     summary = ModuleSummary(path=path, module=name, noqa=noqa)
     try:
-        tree = ast.parse(source, filename=path)
+        tree = tree or ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None) or 1
         col = getattr(exc, "offset", None) or 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
+# As flake8 reads it: codes are letters then digits; anything after them is prose.
+_NOQA = re.compile(r"#\s*(?i:noqa)(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?")
 
 # line number -> codes silenced there; None means every code (a bare `# noqa`).
 NoqaMap = dict[int, frozenset[str] | None]
@@ -22,7 +23,7 @@ def parse(source: str) -> NoqaMap:
             continue
         codes = match.group("codes")
         found[number] = (
-            None if codes is None else frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+            None if codes is None else frozenset(c for c in re.split(r"[,\s]+", codes) if c)
         )
     return found
 
