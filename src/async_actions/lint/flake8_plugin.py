@@ -52,5 +52,5 @@ class Plugin:
         findings, _ = analyze_source("".join(self.lines), self.filename, config, self.tree)
         findings += _project_findings(os.getcwd()).get(os.path.abspath(self.filename), [])
         for f in findings:
-            # flake8 columns are 0-based; it applies `# noqa` itself as well.
+            # flake8 columns are 0-based; flake8 applies noqa comments itself as well.
             yield f.line, f.col - 1, f"{f.code} {f.message}", type(self)

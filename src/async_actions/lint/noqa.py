@@ -1,4 +1,4 @@
-"""`# noqa` and `# noqa: AA101,AA102` comments, per line."""
+"""Suppression comments, per line: bare `noqa`, or `noqa: AA101,AA102`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 # As flake8 reads it: codes are letters then digits; anything after them is prose.
 _NOQA = re.compile(r"#\s*(?i:noqa)(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?")
 
-# line number -> codes silenced there; None means every code (a bare `# noqa`).
+# line number -> codes silenced there; None means every code (a bare noqa comment).
 NoqaMap = dict[int, frozenset[str] | None]
 
 
