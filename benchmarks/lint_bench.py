@@ -211,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         theirs, _ = _time([*flake8_cmd, str(tree)], args.repeat)
         theirs_j1, _ = _time([*flake8_cmd, "-j", "1", str(tree)], args.repeat)
     print(f"tree: {args.tree or 'generated'} ({count} .py files), median of {args.repeat} runs")
-    print(f"async-actions lint (1 process):         {ours:8.2f} s")
-    print(f"flake8 --select=E,W,F (default jobs):   {theirs:8.2f} s   ratio {theirs / ours:5.1f}x")
-    print(
-        f"flake8 --select=E,W,F -j 1:             {theirs_j1:8.2f} s   ratio {theirs_j1 / ours:5.1f}x"
-    )
+    rows = [
+        ("async-actions lint (1 process)", ours),
+        ("flake8 --select=E,W,F (default jobs)", theirs),
+        ("flake8 --select=E,W,F -j 1", theirs_j1),
+    ]
+    for label, seconds in rows:
+        print(f"{label:<38} {seconds:7.2f} s  ratio {seconds / ours:5.1f}x")
     print("ratio = flake8 time / async-actions lint time (above 1: the linter is faster)")
     return 0
 
