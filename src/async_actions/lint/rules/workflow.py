@@ -21,6 +21,29 @@ from async_actions.lint.rules.chainable import is_chainable, own_returns
 from async_actions.lint.spellings import is_launch, is_workflow, signature_receiver
 
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]{0,200}$")
+# Callbacks hang off a workflow but are not its steps: nothing waits for them.
+_CALLBACK_METHODS = frozenset({"on_error", "link", "link_error"})
+_CALLBACK_KEYWORDS = frozenset({"link", "link_error"})
+
+
+def _walk_steps(expr: ast.AST) -> list[ast.AST]:
+    """Like ast.walk, minus the callbacks (`.on_error(t.s())`, `link=t.s()`)."""
+    out: list[ast.AST] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in _CALLBACK_METHODS:
+                stack.append(func.value)
+                continue
+            stack.append(func)
+            stack.extend(node.args)
+            stack.extend(k.value for k in node.keywords if k.arg not in _CALLBACK_KEYWORDS)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
 
 
 class Rule:
@@ -89,7 +112,7 @@ class Rule:
         todo = [(p, 0) for p in parts]
         while todo:
             expr, depth = todo.pop()
-            for sub in ast.walk(expr):
+            for sub in _walk_steps(expr):
                 if id(sub) in self.signatures:
                     self.step_ids.add(id(sub))
                 elif (
