@@ -57,6 +57,10 @@ def _signal_instance_param(ctx: Context, name: str) -> bool:
     return False
 
 
+def _instance_value(expr: ast.expr) -> bool:
+    return is_instance_expr(expr) or dotted(expr) in _REQUEST_USERS
+
+
 def is_model_instance(ctx: Context, expr: ast.expr) -> bool:
     if isinstance(expr, ast.Name):
         scope = ctx.function_scope()
@@ -69,7 +73,7 @@ def is_model_instance(ctx: Context, expr: ast.expr) -> bool:
         if not values and not loops:
             return False
         # Every binding must give an instance; `order = order.pk` later means we can't tell.
-        return all(is_instance_expr(v) for v in values) and all(is_queryset(i) for i in loops)
+        return all(_instance_value(v) for v in values) and all(is_queryset(i) for i in loops)
     if isinstance(expr, ast.Attribute):
         return dotted(expr) in _REQUEST_USERS
     return is_instance_expr(expr)

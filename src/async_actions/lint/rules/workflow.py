@@ -51,7 +51,8 @@ class Rule:
 
     def __init__(self, config: Config) -> None:
         self.chainables = config.chainable_decorators
-        self.signatures: dict[int, tuple[ast.Call, str | None, str]] = {}
+        # signature call -> (call, qualified target, task's short name, name as written here)
+        self.signatures: dict[int, tuple[ast.Call, str | None, str, str]] = {}
         self.step_ids: set[int] = set()
         self.uses: Counter[str] = Counter()
         self.launches: dict[str, list[Launch]] = {}
@@ -88,13 +89,15 @@ class Rule:
 
     def _signature(self, ctx: Context, node: ast.Call, receiver: ast.expr | str) -> None:
         if isinstance(receiver, str):
-            self.signatures[id(node)] = (node, receiver, receiver.rpartition(".")[2])
+            short = receiver.rpartition(".")[2]
+            self.signatures[id(node)] = (node, receiver, short, short)
             return
-        name = last_part(receiver)
+        written = last_part(receiver)
         target = ctx.resolve(receiver)
-        if name is None or target is None:
+        if written is None or target is None:
             return  # a local variable, `self`, or an expression: not a task by name
-        self.signatures[id(node)] = (node, target, name)
+        # `from .tasks import fetch as get`: the task is `fetch`, the text here says `get`.
+        self.signatures[id(node)] = (node, target, target.rpartition(".")[2], written)
 
     def _workflow(self, scope: Scope, parts: list[ast.expr]) -> None:
         scope.notes.setdefault("workflows", []).extend(parts)
@@ -144,9 +147,9 @@ class Rule:
                 )
             )
         for sig_id in self.step_ids:
-            node, target, name = self.signatures[sig_id]
+            node, target, name, written = self.signatures[sig_id]
             summary.steps.append(StepUse(target, name, ctx.path, node.lineno))
-            self.uses[name] -= 1  # its receiver was counted as a use: it is a step use
+            self.uses[written] -= 1  # its receiver was counted as a use: it is a step use
         summary.other_uses = +self.uses  # drop zero and negative counts
 
 
