@@ -54,10 +54,18 @@ class _Walker:
         if kind is ast.With or kind is ast.AsyncWith:
             self._with(node)  # type: ignore[arg-type]
             return
-        if kind is ast.Name or kind is ast.Attribute or kind is ast.Constant:
+        if kind is ast.Name or kind is ast.Constant:
             for hook in self.hooks["reference"]:
                 hook(self.ctx, node)
-        elif kind is ast.BinOp and isinstance(node.op, ast.BitOr):  # type: ignore[attr-defined]
+            return  # leaves: nothing below them matters (a Name's ctx)
+        if kind is ast.Attribute:
+            for hook in self.hooks["reference"]:
+                hook(self.ctx, node)
+            self.visit(node.value)  # type: ignore[attr-defined]
+            return
+        if kind is ast.Import or kind is ast.ImportFrom:
+            return
+        if kind is ast.BinOp and isinstance(node.op, ast.BitOr):  # type: ignore[attr-defined]
             for hook in self.hooks["binop"]:
                 hook(self.ctx, node)
         for child in ast.iter_child_nodes(node):

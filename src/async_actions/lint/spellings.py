@@ -36,6 +36,13 @@ _PLAIN_DATA = frozenset({"values", "values_list", "count", "exists", "aggregate"
 
 
 def _canvas(ctx: Context, func: ast.expr, names: tuple[str, ...]) -> bool:
+    # Cheap tests first: resolving may need the scope's bindings (a walk of the function).
+    if isinstance(func, ast.Name):
+        alias = ctx.imports.get(func.id)
+        if func.id not in names and (alias is None or alias.rpartition(".")[2] not in names):
+            return False
+    elif last_part(func) not in names:
+        return False
     qual = ctx.resolve(func)
     if qual is None:
         return False
