@@ -12,7 +12,9 @@ from async_actions.lint.spellings import is_instance_expr, is_queryset
 _DIRECT = frozenset({"delay", "s", "si", "delay_on_commit"})
 _PACKED = frozenset({"apply_async", "apply_async_on_commit"})
 _REQUEST_USERS = frozenset({"request.user", "self.request.user"})
-_SIGNALS_WITH_INSTANCE = frozenset({"post_save", "pre_save", "post_delete", "pre_delete"})
+# Not post_delete/pre_delete: once the row is gone there is no id to fetch it by, and
+# sending the instance (with a pickle serializer) is a deliberate choice.
+_SIGNALS_WITH_INSTANCE = frozenset({"post_save", "pre_save"})
 
 
 def sent_arguments(call: ast.Call) -> list[tuple[str | None, ast.expr]]:
