@@ -56,12 +56,39 @@ def orm_write(ctx: Context, call: ast.Call) -> str | None:
         if method == "delete" and not call.args and _name_is(ctx, receiver, "instance"):
             return method
         return None
-    if method == "save" and not call.args:
-        if isinstance(receiver, ast.Name) and receiver.id == "self":
-            return None
-        if all(kw.arg in _SAVE_KEYWORDS for kw in call.keywords):
+    if method == "save" and not call.args and all(k.arg in _SAVE_KEYWORDS for k in call.keywords):
+        if _maybe_model(ctx, receiver):
             return method  # obj.save(), form.save(), obj.save(update_fields=[...])
     return None
+
+
+def _maybe_model(ctx: Context, receiver: ast.expr) -> bool:
+    """Is the receiver of `.save()` plausibly a model instance or a ModelForm?
+
+    Plenty of other objects have a `save()` (a trained classifier, a workbook): a local
+    name counts only when bound to an ORM lookup, a model or form constructor, or a loop.
+    """
+    if isinstance(receiver, ast.Attribute):
+        root: ast.expr = receiver
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return not (isinstance(root, ast.Name) and root.id == "self")  # self.<helper>.save()
+    scope = ctx.function_scope()
+    if not isinstance(receiver, ast.Name) or scope is None:
+        return False
+    values = scope.facts.assigns.get(receiver.id, [])
+    if not values:
+        return receiver.id in scope.facts.loops  # `for order in orders: order.save()`
+    return all(_model_value(ctx, v) for v in values)
+
+
+def _model_value(ctx: Context, value: ast.expr) -> bool:
+    if is_instance_expr(value):
+        return True
+    if isinstance(value, ast.Call):
+        qual = f".{ctx.resolve(value.func) or ''}."
+        return ".models." in qual or ".forms." in qual or qual.endswith("Form.")
+    return False
 
 
 class Rule:
