@@ -6,7 +6,14 @@ import ast
 
 from async_actions.lint.config import Config
 from async_actions.lint.context import Context
-from async_actions.lint.spellings import is_instance_expr, is_queryset, manager_chain
+from async_actions.lint.names import last_part
+from async_actions.lint.spellings import (
+    INSTANCE_GETTERS,
+    QUERYSET_METHODS,
+    is_instance_expr,
+    is_queryset,
+    manager_chain,
+)
 
 _ALWAYS_ORM = frozenset({"bulk_create", "bulk_update", "get_or_create", "update_or_create"})
 _MANAGER_WRITES = frozenset({"create", "update", "delete"})
@@ -85,10 +92,26 @@ def _maybe_model(ctx: Context, receiver: ast.expr) -> bool:
 def _model_value(ctx: Context, value: ast.expr) -> bool:
     if is_instance_expr(value):
         return True
-    if isinstance(value, ast.Call):
-        qual = f".{ctx.resolve(value.func) or ''}."
-        return ".models." in qual or ".forms." in qual or qual.endswith("Form.")
-    return False
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    if last_part(func) == "cast" and value.args:
+        return _model_class(ctx, value.args[0])  # cast(User, user)
+    if isinstance(func, ast.Attribute) and func.attr in INSTANCE_GETTERS:
+        # qs = Ticket.objects.filter(...); ticket = qs.select_for_update().get()
+        root: ast.expr = func.value
+        while isinstance(root, ast.Call) and isinstance(root.func, ast.Attribute):
+            if root.func.attr not in QUERYSET_METHODS:
+                return False
+            root = root.func.value
+        return _name_is(ctx, root, "queryset")
+    return _model_class(ctx, func)
+
+
+def _model_class(ctx: Context, expr: ast.expr) -> bool:
+    """A model or form class, judged by the module it is imported from."""
+    qual = f".{ctx.resolve(expr) or ''}."
+    return ".models." in qual or ".forms." in qual or qual.endswith("Form.")
 
 
 class Rule:
