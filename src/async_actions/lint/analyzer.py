@@ -138,7 +138,9 @@ class _Walker:
             hook(self.ctx, summary)
 
 
-def _module_bindings(tree: ast.Module, module: str, is_package: bool) -> tuple[dict, set[str]]:
+def _module_bindings(
+    tree: ast.Module, module: str, is_package: bool
+) -> tuple[dict[str, str], set[str]]:
     imports: dict[str, str] = {}
     defs: set[str] = set()
     for stmt in module_level(tree.body):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ class Config:
     task_decorators: tuple[str, ...] = ()
     chainable_decorators: tuple[str, ...] = ("chainable",)
     jobs: int = 1
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def enabled(self, code: str) -> bool:
         if any(code.startswith(prefix) for prefix in self.ignore):

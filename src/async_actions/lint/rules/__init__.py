@@ -1,4 +1,4 @@
-"""The rules, one module per family. Each module exposes a `Rule` with walk hooks.
+"""The rules, one module per family. Each module has a `Rule` class with walk hooks.
 
 Hooks (all optional) are called by the analyzer during its single walk of a module:
 `enter_function(ctx, node)`, `exit_function(ctx, node)`, `call(ctx, node)`, `binop(ctx, node)`,
@@ -7,13 +7,6 @@ summaries afterwards, in `workflow.check_project`.
 """
 
 from __future__ import annotations
-
-from typing import Protocol
-
-
-class Rule(Protocol):
-    codes: tuple[str, ...]
-
 
 # code -> one-line title, for --help, docs and the JSON output.
 RULES: dict[str, str] = {
