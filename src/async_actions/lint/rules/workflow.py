@@ -177,7 +177,10 @@ def check_project(index: ProjectIndex, config: Config) -> list[Finding]:
                 "the outer chain will not wait for it. Return the signatures from a @chainable, "
                 "or use self.replace().",
             )
-        if not task.is_class and not task.name.startswith("_") and not index.other_uses[task.name]:
+        # An explicit name= makes the task addressable by that string (send_task, other
+        # services), which the index cannot see: leave it alone.
+        public = not task.name.startswith("_") and not task.explicit_name
+        if public and not task.is_class and not index.other_uses[task.name]:
             report(
                 task.path,
                 task.line,
