@@ -122,6 +122,9 @@ def find_tasks(
 def _is_task_class(node: ast.ClassDef, imports: dict[str, str], known: set[str]) -> bool:
     for base in node.bases:
         qual = _qualify(base, imports)
-        if qual in _TASK_BASES or qual in known or last_part(base) == "Task":
+        if qual in _TASK_BASES or qual in known:
+            return True
+        # `app.Task`, or a bare `Task` from a star import - but not a model called Task.
+        if last_part(base) == "Task" and ".models." not in f".{qual}.":
             return True
     return False
