@@ -87,10 +87,10 @@ def test_flake8_runs_the_plugin_through_its_entry_point(tmp_path) -> None:
     lines = run.stdout.splitlines()
     # Same line:column as `async-actions lint` prints (flake8 shows columns 1-based).
     assert [line.split(": ")[0].rsplit(":", 2)[1:] for line in lines] == [
-        ["14", "12"],
-        ["20", "12"],
-        ["26", "5"],
-        ["52", "16"],
+        ["15", "12"],
+        ["21", "12"],
+        ["27", "5"],
+        ["53", "16"],
     ]
     assert all(": AA103 " in line for line in lines)
 
