@@ -1,0 +1,200 @@
+"""One walk over one module's AST, calling every rule's hooks with the shared context."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+from async_actions.lint import noqa as noqa_mod
+from async_actions.lint.config import Config
+from async_actions.lint.context import Context, Scope
+from async_actions.lint.findings import SYNTAX_ERROR, Finding
+from async_actions.lint.index import ModuleSummary
+from async_actions.lint.names import import_targets, module_name
+from async_actions.lint.rules import (
+    arguments,
+    chainable,
+    results,
+    task_body,
+    transactions,
+    workflow,
+)
+from async_actions.lint.tasks import find_tasks, module_level
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _rules(config: Config) -> list[object]:
+    return [
+        workflow.Rule(config),
+        transactions.Rule(),
+        results.Rule(),
+        arguments.Rule(),
+        task_body.Rule(config),
+        chainable.Rule(config),
+    ]
+
+
+class _Walker:
+    def __init__(self, ctx: Context, rules: list[object]) -> None:
+        self.ctx = ctx
+        hooks = ("enter_function", "exit_function", "call", "binop", "reference", "end_module")
+        # Bound methods gathered once, so a node costs one list walk per hook kind.
+        self.hooks = {h: [getattr(r, h) for r in rules if hasattr(r, h)] for h in hooks}
+
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind is ast.Call:
+            self._call(node)  # type: ignore[arg-type]
+            return
+        if kind in _FUNCTIONS or kind is ast.Lambda:
+            self._function(node)  # type: ignore[arg-type]
+            return
+        if kind is ast.With or kind is ast.AsyncWith:
+            self._with(node)  # type: ignore[arg-type]
+            return
+        if kind is ast.Name or kind is ast.Constant:
+            for hook in self.hooks["reference"]:
+                hook(self.ctx, node)
+            return  # leaves: nothing below them matters (a Name's ctx)
+        if kind is ast.Attribute:
+            for hook in self.hooks["reference"]:
+                hook(self.ctx, node)
+            self.visit(node.value)  # type: ignore[attr-defined]
+            return
+        if kind is ast.Import or kind is ast.ImportFrom:
+            return
+        if kind is ast.BinOp and isinstance(node.op, ast.BitOr):  # type: ignore[attr-defined]
+            for hook in self.hooks["binop"]:
+                hook(self.ctx, node)
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+
+    def _call(self, node: ast.Call) -> None:
+        ctx = self.ctx
+        for hook in self.hooks["call"]:
+            hook(ctx, node)
+        self.visit(node.func)
+        if transactions.is_on_commit(ctx, node):
+            # The callback runs after the commit: nothing in it is inside the transaction.
+            saved, ctx.atomic = ctx.atomic, 0
+            self._children(node.args, node.keywords)
+            ctx.atomic = saved
+        else:
+            self._children(node.args, node.keywords)
+
+    def _children(self, args: list[ast.expr], keywords: list[ast.keyword]) -> None:
+        for arg in args:
+            self.visit(arg)
+        for kw in keywords:
+            self.visit(kw.value)
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        atomic = False
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self.visit(item.optional_vars)
+            atomic = atomic or transactions.is_atomic(self.ctx, item.context_expr)
+        self.ctx.atomic += atomic
+        for stmt in node.body:
+            self.visit(stmt)
+        self.ctx.atomic -= atomic
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        ctx = self.ctx
+        if not isinstance(node, ast.Lambda):
+            for dec in node.decorator_list:
+                self.visit(dec)
+        for default in [*node.args.defaults, *node.args.kw_defaults]:
+            if default is not None:
+                self.visit(default)
+        saved_task, saved_atomic = ctx.task, ctx.atomic
+        if node in ctx.tasks:
+            ctx.task = ctx.tasks[node]
+        # A nested function runs when called, not where it is defined: leave the transaction,
+        # unless the function itself is decorated with transaction.atomic.
+        ctx.atomic = int(
+            not isinstance(node, ast.Lambda)
+            and any(transactions.is_atomic(ctx, d) for d in node.decorator_list)
+        )
+        ctx.scopes.append(Scope(node, ctx.module, ctx.is_package))
+        for hook in self.hooks["enter_function"]:
+            hook(ctx, node)
+        body = [node.body] if isinstance(node, ast.Lambda) else node.body
+        for stmt in body:
+            self.visit(stmt)
+        for hook in self.hooks["exit_function"]:
+            hook(ctx, node)
+        ctx.scopes.pop()
+        ctx.task, ctx.atomic = saved_task, saved_atomic
+
+    def run(self, tree: ast.Module, summary: ModuleSummary) -> None:
+        self.ctx.scopes.append(Scope(tree, self.ctx.module, self.ctx.is_package))
+        for stmt in tree.body:
+            self.visit(stmt)
+        for hook in self.hooks["end_module"]:
+            hook(self.ctx, summary)
+
+
+def _module_bindings(
+    tree: ast.Module, module: str, is_package: bool
+) -> tuple[dict[str, str], set[str]]:
+    imports: dict[str, str] = {}
+    defs: set[str] = set()
+    for stmt in module_level(tree.body):
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            imports.update(import_targets(stmt, module, is_package))
+        elif isinstance(stmt, (*_FUNCTIONS, ast.ClassDef)):
+            defs.add(stmt.name)
+        elif isinstance(stmt, ast.Assign):
+            defs.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    for name in defs:
+        imports.pop(name, None)  # redefined after import: the local definition wins
+    return imports, defs
+
+
+def analyze_source(
+    source: str, path: str, config: Config, tree: ast.Module | None = None
+) -> tuple[list[Finding], ModuleSummary]:
+    """Per-file findings (AA102-AA105, AA107, AA108) and the file's part of the index.
+
+    `tree` may be given when the caller (flake8) has parsed the file already.
+    """
+    name, is_package = module_name(Path(path))
+    noqa = noqa_mod.parse(source)
+    summary = ModuleSummary(path=path, module=name, noqa=noqa)
+    try:
+        tree = tree or ast.parse(source, filename=path)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None) or 1
+        col = getattr(exc, "offset", None) or 1
+        msg = getattr(exc, "msg", None) or str(exc)
+        return [Finding(path, line, col, SYNTAX_ERROR, f"cannot parse this file: {msg}")], summary
+    imports, defs = _module_bindings(tree, name, is_package)
+    ctx = Context(
+        path=path,
+        module=name,
+        is_package=is_package,
+        config=config,
+        imports=imports,
+        module_defs=defs,
+        tasks=find_tasks(tree, name, imports, config.task_decorators),
+    )
+    _Walker(ctx, _rules(config)).run(tree, summary)
+    kept = [f for f in ctx.findings if not noqa_mod.silenced(noqa, f.line, f.code)]
+    return kept, summary
+
+
+def analyze_file(path: Path, config: Config) -> tuple[list[Finding], ModuleSummary]:
+    try:
+        source = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        finding = Finding(str(path), 1, 1, SYNTAX_ERROR, f"cannot read this file: {exc}")
+        return [finding], ModuleSummary(str(path), path.stem, {})
+    return analyze_source(source, str(path), config)
+
+
+# Deeply nested expressions (long `a + b + ...` chains) are walked recursively.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
