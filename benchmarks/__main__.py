@@ -1,7 +1,10 @@
-"""Run the benchmarks: ``python -m benchmarks [tracking|workflows] [options]`` (all by default).
+"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|lint] [options]``.
 
-They need the real services: PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379.
-Each suite runs in a process of its own, with the settings it declares in ``ENV``.
+With no suite name, all of them run.
+
+tracking and workflows need the real services: PostgreSQL on 127.0.0.1:5432 and Redis on
+127.0.0.1:6379; lint needs nothing. Each suite runs in a process of its own, with the
+settings it declares in ``ENV``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import os
 import subprocess
 import sys
 
-SUITES = ("tracking", "workflows")
+SUITES = {"tracking": "tracking", "workflows": "workflows", "lint": "lint_bench"}
 
 
 def main() -> None:
@@ -20,12 +23,13 @@ def main() -> None:
         _run_suite(args[0], args[1:])
         return
     for suite in SUITES:
-        env = {**os.environ, **getattr(importlib.import_module(f"benchmarks.{suite}"), "ENV", {})}
+        module = importlib.import_module(f"benchmarks.{SUITES[suite]}")
+        env = {**os.environ, **getattr(module, "ENV", {})}
         subprocess.run([sys.executable, "-m", "benchmarks", suite, *args], env=env, check=True)
 
 
 def _run_suite(suite: str, args: list[str]) -> None:
-    module = importlib.import_module(f"benchmarks.{suite}")
+    module = importlib.import_module(f"benchmarks.{SUITES[suite]}")
     missing = {k: v for k, v in getattr(module, "ENV", {}).items() if os.environ.get(k) != v}
     if missing:  # started directly: re-run with the suite's settings
         os.execve(
@@ -33,9 +37,10 @@ def _run_suite(suite: str, args: list[str]) -> None:
             [sys.executable, "-m", "benchmarks", suite, *args],
             {**os.environ, **missing},
         )
-    from benchmarks.harness import setup_django
+    if getattr(module, "USES_DJANGO", True):
+        from benchmarks.harness import setup_django
 
-    setup_django()
+        setup_django()
     module.main(args)
 
 

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+USES_DJANGO = False  # for python -m benchmarks
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 

@@ -112,6 +112,9 @@ class StatusBuffer:
         self._pending: dict[int, _Pending] = {}
         self._steps: dict[str, _Pending] = {}
         self._lock = threading.Lock()
+        # One flush at a time: a failure written at once must wait for a flush in flight,
+        # or its step's start could land after it and be dropped as late.
+        self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
         self._thread: threading.Thread | None = None
@@ -148,6 +151,10 @@ class StatusBuffer:
 
     def flush(self) -> None:
         """Write everything collected so far, in the calling thread."""
+        with self._flush_lock:
+            self._flush()
+
+    def _flush(self) -> None:
         with self._lock:
             reports, self._pending = self._pending, {}
             steps, self._steps = self._steps, {}

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -65,15 +66,18 @@ def test_flake8_plugin_project_rules_use_the_working_directory(fresh_plugin) -> 
 
 def test_flake8_runs_the_plugin_through_its_entry_point(tmp_path) -> None:
     pytest.importorskip("flake8")
-    # A dist-info on the path stands in for `pip install`: flake8 finds plugins that way.
-    dist = tmp_path / "async_actions_lint_probe-0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: async-actions-lint-probe\nVersion: 0\n"
-    )
     entry = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
-    lines = [f"{k} = {v}" for k, v in entry["flake8.extension"].items()]
-    (dist / "entry_points.txt").write_text("[flake8.extension]\n" + "\n".join(lines) + "\n")
+    declared = entry["flake8.extension"]
+    installed = {ep.name: ep.value for ep in entry_points(group="flake8.extension")}
+    if installed.get("AA") != declared["AA"]:
+        # Not pip-installed here: a dist-info on the path stands in (flake8 finds plugins so).
+        dist = tmp_path / "async_actions_lint_probe-0.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: async-actions-lint-probe\nVersion: 0\n"
+        )
+        lines = [f"{k} = {v}" for k, v in declared.items()]
+        (dist / "entry_points.txt").write_text("[flake8.extension]\n" + "\n".join(lines) + "\n")
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{tmp_path}"}
     run = subprocess.run(
         [sys.executable, "-m", "flake8", "--isolated", "--select=AA", str(FIXTURES / "aa103.py")],
