@@ -120,3 +120,16 @@ def test_a_retry_event_two_attempts_late_changes_nothing(report):
 
     assert not report_mark_retrying(report_id=report.pk, attempt=1, error="E: first")
     assert _reload(report).last_retry_error == "E: third"
+
+
+def test_a_late_retry_event_never_replaces_a_later_attempts_error(report):
+    report_mark_running(report_id=report.pk, attempt=1)
+    report_mark_running(report_id=report.pk, attempt=2)
+    report_mark_retrying(report_id=report.pk, attempt=2, error="E: attempt 2 failed")
+    report_mark_running(report_id=report.pk, attempt=3)
+
+    assert not report_mark_retrying(report_id=report.pk, attempt=1, error="E: attempt 1 failed")
+
+    report = _reload(report)
+    assert (report.status, report.attempts) == (Status.RUNNING, 3)
+    assert (report.last_retry_error, report.last_retry_attempt) == ("E: attempt 2 failed", 2)

@@ -60,6 +60,8 @@ class AsyncActionReport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_retry_error = models.TextField(blank=True, default="")
+    # The attempt whose error last_retry_error is: a late event of an older one loses.
+    last_retry_attempt = models.PositiveIntegerField(default=0)
     error_type = models.CharField(max_length=255, blank=True, default="")
     # 1 for a single task; a workflow has one AsyncActionStep per task.
     total_steps = models.PositiveIntegerField(default=1)
@@ -121,6 +123,7 @@ class AsyncActionStep(models.Model):
     branch = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    last_retry_attempt = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error_type = models.CharField(max_length=255, blank=True, default="")

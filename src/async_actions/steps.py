@@ -133,8 +133,8 @@ def step_mark_retrying(*, report_id: int, task_id: str, attempt: int, error: str
     step_name = (
         AsyncActionStep.objects.filter(task_id=task_id).values_list("task_name", flat=True).first()
     )
-    AsyncActionStep.objects.filter(task_id=task_id, attempts__lte=attempt + 1).filter(
-        Q(status__in=STEP_ACTIVE_STATUSES) | Q(attempts=attempt + 1)
+    AsyncActionStep.objects.filter(task_id=task_id, last_retry_attempt__lt=attempt).filter(
+        Q(status__in=STEP_ACTIVE_STATUSES) | Q(attempts__gt=attempt)
     ).update(
         status=Case(
             When(
@@ -143,6 +143,7 @@ def step_mark_retrying(*, report_id: int, task_id: str, attempt: int, error: str
             default=F("status"),
         ),
         error_message=error,
+        last_retry_attempt=attempt,
     )
     AsyncActionReport.objects.filter(pk=report_id, status__in=ACTIVE_STATUSES).update(
         status=Case(When(status=Status.RUNNING, then=Value(Status.RETRYING)), default=F("status")),

@@ -45,20 +45,22 @@ def report_mark_running(*, report_id: int, attempt: int) -> bool:
 def report_mark_retrying(*, report_id: int, attempt: int, error: str) -> bool:
     """Attempt `attempt` failed and will be retried.
 
-    The retry is published before this event is handled, so the next attempt may already
-    be running or even finished on another worker: then only the error is recorded and the
-    status stays as the later attempt left it.
+    Celery publishes the retry before this event is handled, so later attempts may already
+    be running, retrying or finished: the status moves to retrying only if this attempt is
+    still the latest, and the error is kept only if no later attempt's error was.
     """
     error = clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
     return bool(
-        AsyncActionReport.objects.filter(pk=report_id, attempts__lte=attempt + 1)
-        .filter(Q(status__in=ACTIVE_STATUSES) | Q(attempts=attempt + 1))
+        AsyncActionReport.objects.filter(pk=report_id, last_retry_attempt__lt=attempt)
+        # A finished report takes the error only if a later attempt really ran.
+        .filter(Q(status__in=ACTIVE_STATUSES) | Q(attempts__gt=attempt))
         .update(
             status=Case(
                 When(attempts=attempt, status__in=ACTIVE_STATUSES, then=Value(Status.RETRYING)),
                 default=F("status"),
             ),
             last_retry_error=error,
+            last_retry_attempt=attempt,
         )
     )
 
