@@ -69,6 +69,8 @@ if "CELERY_BROKER_TRANSPORT_OPTIONS" in _broker:
     # keep it with the rest of the broker, not in whatever directory the process started in.
     _options = _broker["CELERY_BROKER_TRANSPORT_OPTIONS"]
     _options["control_folder"] = str(VAR_DIR / "broker" / "control")
+    # kombu's filesystem transport can hand a consumer a half-written message: see broker.py.
+    CELERY_BROKER_TRANSPORT = "example.broker:Transport"
 globals().update(_broker)
 # "Sync all accounts" is a chord, and a chord needs a result backend to know when its header
 # is done: Redis beside a Redis broker, else the database (django-celery-results).
