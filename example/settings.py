@@ -63,14 +63,9 @@ TEMPLATES = [
 
 DATABASES = {"default": database_settings(sqlite_path=VAR_DIR / "db.sqlite3")}
 
+# The embedded default uses async_actions.contrib.filesystem (kombu's filesystem transport,
+# writing messages atomically), with its control folder beside the messages.
 _broker = broker_settings(folder=VAR_DIR / "broker")
-if "CELERY_BROKER_TRANSPORT_OPTIONS" in _broker:
-    # kombu's filesystem transport keeps its exchange table in ./control unless told otherwise;
-    # keep it with the rest of the broker, not in whatever directory the process started in.
-    _options = _broker["CELERY_BROKER_TRANSPORT_OPTIONS"]
-    _options["control_folder"] = str(VAR_DIR / "broker" / "control")
-    # kombu's filesystem transport can hand a consumer a half-written message: see broker.py.
-    CELERY_BROKER_TRANSPORT = "example.broker:Transport"
 globals().update(_broker)
 # "Sync all accounts" is a chord, and a chord needs a result backend to know when its header
 # is done: Redis beside a Redis broker, else the database (django-celery-results).
