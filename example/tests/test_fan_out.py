@@ -77,6 +77,16 @@ def test_one_rejected_account_fails_the_whole_action_naming_the_step(fake_api, a
     key = settings.INVOICES_PLUS_API_KEY
     assert key not in report.error_message + report.error_traceback
     assert key not in failed.error_message + failed.error_traceback
+    # The other accounts' syncs were under way and still finish (and the test's database
+    # flush must not race their writes).
+    others = AsyncActionStep.objects.filter(report=report, branch__in=["0", "2"])
+    wait_for(
+        lambda: not others.exclude(status=StepStatus.OK).exists(),
+        timeout=60,
+        what="the other accounts' steps",
+    )
+    assert Invoice.objects.filter(account=accounts["acme"]).count() == ACCOUNTS["acme"]
+    assert Invoice.objects.filter(account=accounts["initech"]).count() == ACCOUNTS["initech"]
 
 
 def test_the_page_starts_a_fan_out_and_a_double_click_does_not_start_two(
