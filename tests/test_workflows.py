@@ -230,3 +230,30 @@ def test_replace_with_something_not_a_signature_fails_clearly_and_adds_no_step()
     assert report.error_type == "InvalidActionError"
     assert "replace_with() needs a Celery signature or canvas" in report.error_message
     assert AsyncActionStep.objects.filter(report=report).count() == 2
+
+
+def test_replace_in_a_parallel_branch_moves_only_what_follows_it():
+    workflow = chain(
+        group(
+            tasks.inner_chain_replaced.si(),
+            chain(tasks.timed.si("b1"), tasks.timed.si("b2")),
+        ),
+        tasks.timed.si("after"),
+    )
+
+    report = wait_for_report(start_action("Replace in a group", workflow), timeout=60)
+
+    assert report.status == Status.OK
+    names = {timing.name: timing for timing in StepTiming.objects.all()}
+    assert names["other"].finished_at <= names["after"].started_at
+    rows = AsyncActionStep.objects.filter(report=report)
+    assert [(s.position, s.branch, s.status, s.attempts) for s in rows] == [
+        (0, "0", "ok", 1),  # some
+        (0, "1", "ok", 1),  # b1
+        (1, "0", "ok", 1),  # other: the replaced task's row, handed to the new last task
+        (1, "1", "ok", 1),  # b2
+        (3, "", "ok", 1),  # after: moved down by one, keeping its place after the group
+    ]
+    other = rows.get(position=1, branch="0")
+    some = rows.get(position=0, branch="0")
+    assert other.started_at >= some.started_at

@@ -64,9 +64,13 @@ def test_one_rejected_account_fails_the_whole_action_naming_the_step(fake_api, a
         "GET /v1/accounts/globex/invoices?page=1: InvoicesPlus rejected the API key (HTTP 401)"
     )
     failed = AsyncActionStep.objects.get(report=report, status=StepStatus.FAILED)
-    # Globex is the second branch; its first fetch. (Not its attempts: a failed step's start,
-    # written behind, can land after the failure and be dropped - a library race, reported.)
-    assert (failed.branch, failed.position, failed.task_name) == ("1", 0, FETCH)
+    # Globex is the second branch; its first fetch, tried once.
+    assert (failed.branch, failed.position, failed.task_name, failed.attempts) == (
+        "1",
+        0,
+        FETCH,
+        1,
+    )
     assert fake_api.statuses("globex") == [401]
     # The summary never ran: no step of it started, and nothing was summed up.
     body = AsyncActionStep.objects.get(report=report, task_name=SUMMARIZE)

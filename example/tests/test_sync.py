@@ -96,12 +96,10 @@ def test_a_rejected_key_fails_at_the_first_step_and_stores_nothing(fake_api, acc
     assert "InvoicesPlus rejected the API key (HTTP 401)" in report.error_message
     assert "Check the INVOICES_PLUS_API_KEY setting." in report.error_message
     assert report.last_retry_error == ""
-    # (A failed step's attempts are left out: its start, written behind, can land after the
-    # failure and be dropped - a library race, reported. The API's log shows the one attempt.)
-    assert [step[:3] for step in steps(report)] == [
-        (0, "_fetch_page", "failed"),
-        (1, "_store_page", "pending"),
-        (2, "_sync_remaining_pages", "pending"),
+    assert steps(report) == [
+        (0, "_fetch_page", "failed", 1),
+        (1, "_store_page", "pending", 0),
+        (2, "_sync_remaining_pages", "pending", 0),
     ]
     assert report_progress(report) == 0.0
     assert fake_api.statuses() == [401]  # asked once, no retries
@@ -117,7 +115,7 @@ def test_malformed_data_fails_at_once_without_retries(fake_api, accounts):
     assert report.error_type == "InvoicesPlusMalformedResponse"
     assert report.error_message.startswith(f"Failed at step 1 ({FETCH}): ")
     assert "not valid JSON" in report.error_message
-    assert steps(report)[0][:3] == (0, "_fetch_page", "failed")
+    assert steps(report)[0] == (0, "_fetch_page", "failed", 1)
     assert len(fake_api.statuses()) == 1  # no retries
     assert not Invoice.objects.exists()
 
@@ -171,7 +169,7 @@ def test_retries_run_out_and_the_last_error_is_kept(fake_api, accounts):
     assert first.status == StepStatus.FAILED
     # Retried until the retries ran out, and no more: the API saw every attempt.
     assert fake_api.statuses() == [429] * (settings.INVOICES_PLUS_MAX_RETRIES + 1)
-    assert first.attempts >= settings.INVOICES_PLUS_MAX_RETRIES  # the last start may race
+    assert first.attempts == settings.INVOICES_PLUS_MAX_RETRIES + 1
     # The retry's error keeps its type (the exception pickles; see client.py).
     assert report.last_retry_error.startswith(f"{FETCH}: InvoicesPlusRateLimited: ")
 

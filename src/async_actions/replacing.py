@@ -21,6 +21,7 @@ from django.db.models import F
 from async_actions.canvas import leaves
 from async_actions.models import AsyncActionReport, AsyncActionStep, StepStatus
 from async_actions.signatures import check_signature, report_id_from_stamps, stamp_task
+from async_actions.tracking import flush_pending_statuses
 
 
 def replace_with(task: Task, signature: Signature) -> NoReturn:
@@ -33,11 +34,20 @@ def replace_with(task: Task, signature: Signature) -> NoReturn:
     signature = signature.clone()
     signature.freeze(request.id)  # the ids Celery's replace keeps: the last task gets ours
     new_steps = leaves(signature)
+    # This task's own start may still sit in the write-behind buffer: write it now, so it
+    # cannot land on the row after that row was handed to the new last task.
+    flush_pending_statuses()
     with transaction.atomic():
         _record_steps(report_id, request.id, new_steps)
     for step in new_steps:
         stamp_task(step.signature, report_id, step=True)
     raise task.replace(signature)
+
+
+def _self_and_ancestors(branch: str) -> list[str]:
+    """"1.0.2" -> ["1.0.2", "1.0", "1", ""]: the branches a step's successors can be on."""
+    parts = branch.split(".") if branch else []
+    return [".".join(parts[:length]) for length in range(len(parts), -1, -1)]
 
 
 def _record_steps(report_id: int, task_id: str, new_steps: list[Any]) -> None:
@@ -48,10 +58,11 @@ def _record_steps(report_id: int, task_id: str, new_steps: list[Any]) -> None:
     else:
         position, branch = current.position, current.branch
         span = max(step.position for step in new_steps) + 1
-        # Make room: the steps after the replaced one move down by the new span.
-        AsyncActionStep.objects.filter(report_id=report_id, position__gt=position).update(
-            position=F("position") + span - 1
-        )
+        # Make room: what comes after the replaced step in its own branch, and after the
+        # groups it sits in, moves down by the new span; parallel branches keep theirs.
+        AsyncActionStep.objects.filter(
+            report_id=report_id, position__gt=position, branch__in=_self_and_ancestors(branch)
+        ).update(position=F("position") + span - 1)
         AsyncActionReport.objects.filter(pk=report_id).update(
             total_steps=F("total_steps") + len(new_steps) - 1
         )
