@@ -59,11 +59,19 @@ def sensitive_setting_values() -> list[str]:
     return sorted((v for v in found if len(v) >= min_length), key=len, reverse=True)
 
 
-def cleanse_text(text: str) -> str:
-    """Return `text` with every sensitive setting value replaced by the filter's substitute."""
-    if not text:
-        return text
+def cleanse_texts(*texts: str) -> list[str]:
+    """`texts` with every sensitive setting value replaced by the filter's substitute."""
+    if not any(texts):
+        return list(texts)
     substitute = get_default_exception_reporter_filter().cleansed_substitute
-    for secret in sensitive_setting_values():
-        text = text.replace(secret, substitute)
-    return text
+    secrets = sensitive_setting_values()
+    cleansed = []
+    for text in texts:
+        for secret in secrets:
+            text = text.replace(secret, substitute)
+        cleansed.append(text)
+    return cleansed
+
+
+def cleanse_text(text: str) -> str:
+    return cleanse_texts(text)[0]

@@ -45,7 +45,7 @@ def replace_with(task: Task, signature: Signature) -> NoReturn:
 
 
 def _self_and_ancestors(branch: str) -> list[str]:
-    """"1.0.2" -> ["1.0.2", "1.0", "1", ""]: the branches a step's successors can be on."""
+    """ "1.0.2" -> ["1.0.2", "1.0", "1", ""]: the branches a step's successors can be on."""
     parts = branch.split(".") if branch else []
     return [".".join(parts[:length]) for length in range(len(parts), -1, -1)]
 

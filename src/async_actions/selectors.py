@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from async_actions.models import (
     FINAL_STATUSES,
@@ -29,10 +29,12 @@ def tracking_for_task(task_id: str) -> tuple[int | None, bool]:
 
 def report_progress(report: AsyncActionReport) -> float:
     """Finished steps / all steps, from 0.0 to 1.0."""
-    if not report.steps.exists():
+    counts = report.steps.aggregate(
+        total=Count("id"), done=Count("id", filter=Q(status__in=STEP_DONE_STATUSES))
+    )
+    if not counts["total"]:
         return 1.0 if report.status in FINAL_STATUSES else 0.0
-    done = report.steps.filter(status__in=STEP_DONE_STATUSES).count()
-    return done / report.steps.count()
+    return counts["done"] / counts["total"]
 
 
 def report_list(

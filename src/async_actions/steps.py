@@ -29,7 +29,7 @@ from async_actions.models import (
     Status,
     StepStatus,
 )
-from async_actions.transitions import clip, report_mark_failed
+from async_actions.transitions import cleansed_error, clip, write_failure
 
 
 def _by_task(values: dict[str, object], output_field: object) -> Case:
@@ -155,8 +155,7 @@ def step_mark_failed(
     *, report_id: int, task_id: str, error_type: str, error_message: str, error_traceback: str
 ) -> None:
     """The step failed, so the whole action has: the report names the step."""
-    message = clip(cleanse_text(error_message), aa_settings.ERROR_MESSAGE_MAX_CHARS)
-    traceback = clip(cleanse_text(error_traceback), aa_settings.TRACEBACK_MAX_CHARS, keep_end=True)
+    message, traceback = cleansed_error(error_message, error_traceback)
     AsyncActionStep.objects.filter(task_id=task_id, status__in=STEP_ACTIVE_STATUSES).update(
         status=StepStatus.FAILED,
         finished_at=timezone.now(),
@@ -166,11 +165,11 @@ def step_mark_failed(
     )
     step = AsyncActionStep.objects.filter(task_id=task_id).values("position", "task_name").first()
     where = f"step {step['position'] + 1} ({step['task_name']})" if step else f"task {task_id}"
-    report_mark_failed(
+    write_failure(
         report_id=report_id,
         error_type=error_type,
-        error_message=f"Failed at {where}: {message}",
-        error_traceback=traceback,
+        message=clip(f"Failed at {where}: {message}", aa_settings.ERROR_MESSAGE_MAX_CHARS),
+        traceback=traceback,
     )
 
 

@@ -94,41 +94,38 @@ def on_worker_process_shutdown(**kwargs: Any) -> None:
 # -- task life ----------------------------------------------------------------------------
 
 
-def on_task_prerun(sender: Task, **kwargs: Any) -> None:
-    _close_old_connections(sender)
-    request = sender.request
-    report_id = report_id_from_stamps(_stamps(request))
+def _record(task: Task, *, finished: bool) -> None:
+    """A tracked task started (or finished): write it behind, or at once without a buffer."""
+    request = task.request
+    stamps = _stamps(request)
+    report_id = report_id_from_stamps(stamps)
     if report_id is None:
         return
     attempt, now = request.retries + 1, timezone.now()
-    buffer = _status_buffer(sender)
-    if not is_step(_stamps(request)):
-        if buffer is None:
-            transitions.report_mark_running(report_id=report_id, attempt=attempt)
+    buffer = _status_buffer(task)
+    if is_step(stamps):
+        if buffer is not None:
+            record = buffer.step_finished if finished else buffer.step_started
+            record(report_id, request.id, attempt, now)
+        elif finished:
+            steps.steps_mark_ok(report_ids=[report_id], finished={request.id: (attempt, now)})
         else:
-            buffer.started(report_id, attempt, now)
-    elif buffer is None:
-        steps.steps_mark_running(report_ids=[report_id], started={request.id: (attempt, now)})
+            steps.steps_mark_running(report_ids=[report_id], started={request.id: (attempt, now)})
+    elif buffer is not None:
+        (buffer.finished if finished else buffer.started)(report_id, attempt, now)
+    elif finished:
+        transitions.report_mark_ok(report_id=report_id)
     else:
-        buffer.step_started(report_id, request.id, attempt, now)
+        transitions.report_mark_running(report_id=report_id, attempt=attempt)
+
+
+def on_task_prerun(sender: Task, **kwargs: Any) -> None:
+    _close_old_connections(sender)
+    _record(sender, finished=False)
 
 
 def on_task_success(sender: Task, **kwargs: Any) -> None:
-    request = sender.request
-    report_id = report_id_from_stamps(_stamps(request))
-    if report_id is None:
-        return
-    attempt, now = request.retries + 1, timezone.now()
-    buffer = _status_buffer(sender)
-    if not is_step(_stamps(request)):
-        if buffer is None:
-            transitions.report_mark_ok(report_id=report_id)
-        else:
-            buffer.finished(report_id, attempt, now)
-    elif buffer is None:
-        steps.steps_mark_ok(report_ids=[report_id], finished={request.id: (attempt, now)})
-    else:
-        buffer.step_finished(report_id, request.id, attempt, now)
+    _record(sender, finished=True)
 
 
 def on_task_retry(sender: Task, request: Any = None, reason: Any = None, **kwargs: Any) -> None:

@@ -14,7 +14,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from async_actions.cleansing import cleanse_text
+from async_actions.cleansing import cleanse_text, cleanse_texts
 from async_actions.conf import aa_settings
 from async_actions.models import ACTIVE_STATUSES, AsyncActionReport, Status
 
@@ -73,15 +73,30 @@ def report_mark_failed(
     *, report_id: int, error_type: str, error_message: str, error_traceback: str = ""
 ) -> bool:
     """Record a failure, with secrets scrubbed from the message and the traceback."""
+    message, traceback = cleansed_error(error_message, error_traceback)
+    return write_failure(
+        report_id=report_id, error_type=error_type, message=message, traceback=traceback
+    )
+
+
+def cleansed_error(message: str, traceback: str) -> tuple[str, str]:
+    """(message, traceback) scrubbed of secrets and clipped to the stored sizes."""
+    message, traceback = cleanse_texts(message, traceback)
+    return (
+        clip(message, aa_settings.ERROR_MESSAGE_MAX_CHARS),
+        clip(traceback, aa_settings.TRACEBACK_MAX_CHARS, keep_end=True),
+    )
+
+
+def write_failure(*, report_id: int, error_type: str, message: str, traceback: str) -> bool:
+    """Fail the report with an error already scrubbed by `cleansed_error`."""
     return bool(
         _active(report_id).update(
             status=Status.FAILED,
             finished_at=timezone.now(),
             error_type=error_type[:255],
-            error_message=clip(cleanse_text(error_message), aa_settings.ERROR_MESSAGE_MAX_CHARS),
-            error_traceback=clip(
-                cleanse_text(error_traceback), aa_settings.TRACEBACK_MAX_CHARS, keep_end=True
-            ),
+            error_message=message,
+            error_traceback=traceback,
         )
     )
 
