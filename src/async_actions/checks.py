@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 from async_actions.conf import DEFAULTS, SETTING_NAME
 
 
 @register()
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     user = getattr(settings, SETTING_NAME, None)
     if user is None:
         return []
@@ -22,7 +22,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="async_actions.E001",
             )
         ]
-    problems: list = []
+    problems: list[CheckMessage] = []
     for key in sorted(set(user) - set(DEFAULTS)):
         problems.append(
             Error(
@@ -44,7 +44,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
 
 
 @register()
-def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list:
+def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     user = getattr(settings, SETTING_NAME, None)
     user = user if isinstance(user, dict) else {}  # E001 reports anything else
     reuse = user.get("WORKER_CONN_REUSE", DEFAULTS["WORKER_CONN_REUSE"])

@@ -51,10 +51,6 @@ class Move:
     where: str = LEAVES_CONDITION
     states: type[models.TextChoices] = field(default=Status)
 
-    @property
-    def moves_from(self) -> tuple[str, ...]:
-        return self.leaves
-
 
 def _moves(
     model: type[models.Model],
@@ -64,6 +60,9 @@ def _moves(
     retry_error_column: str,
     prefix: str,
 ) -> dict[str, Move]:
+    def state(name: str) -> str:
+        return str(states[name])
+
     def move(name: str, to: str, values: tuple[str, ...], sets: dict[str, str], **kw: Any) -> Move:
         return Move(
             f"{prefix}{name}",
@@ -85,7 +84,7 @@ def _moves(
     return {
         "start": move(
             "start",
-            states.RUNNING,
+            state("RUNNING"),
             ("attempt", "at"),
             {"attempts": "{new.attempt}", "started_at": "COALESCE({old.started_at}, {new.at})"},
             guard="{old.attempts} < {new.attempt}",
@@ -95,7 +94,7 @@ def _moves(
         # latest, and the error is kept only if no later attempt's error was.
         "retry": move(
             "retry",
-            states.RETRYING,
+            state("RETRYING"),
             ("attempt", "error"),
             {
                 "status": "CASE WHEN {old.attempts} = {new.attempt} AND {old.status} IN "
@@ -109,7 +108,7 @@ def _moves(
         ),
         "succeed": move(
             "succeed",
-            states.OK,
+            state("OK"),
             ("attempt", "started", "at"),
             {
                 "finished_at": "{new.at}",
@@ -119,13 +118,13 @@ def _moves(
         ),
         "fail": move(
             "fail",
-            states.FAILED,
+            state("FAILED"),
             ("at", "error_type", "error_message", "error_traceback"),
             {"finished_at": "{new.at}", **error},
         ),
         "cancel": move(
             "cancel",
-            states.CANCELLED,
+            state("CANCELLED"),
             ("at", "reason"),
             {"finished_at": "{new.at}", "error_message": "{new.reason}"},
         ),

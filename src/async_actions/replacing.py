@@ -24,11 +24,11 @@ from async_actions.signatures import check_signature, report_id_from_stamps, sta
 from async_actions.tracker import get_tracker
 
 
-def replace_with(task: Task, signature: Signature) -> NoReturn:
+def replace_with(task: Task[Any, Any], signature: Signature) -> NoReturn:
     """Replace `task` by `signature`; raises Celery's Ignore, like `Task.replace`."""
     request = task.request
     report_id = report_id_from_stamps(getattr(request, "stamps", None))
-    if report_id is None:
+    if report_id is None or request.id is None:
         raise task.replace(signature)
     check_signature(signature, caller="replace_with()")
     signature = signature.clone()

@@ -238,8 +238,8 @@ def _record_steps_and_stamp(items: Sequence[tuple[AsyncActionReport, _Prepared]]
     rows = [
         AsyncActionStep(
             report=report,
-            task_id=step.signature.id,
-            task_name=step.signature.task,
+            task_id=str(step.signature.id),
+            task_name=str(step.signature.task),
             position=step.position,
             branch=step.branch,
         )
@@ -328,7 +328,8 @@ def cancel_action(report: AsyncActionReport, *, reason: str = "Cancelled.") -> b
     """Revoke the action's messages and mark it cancelled. Returns False if it had finished."""
     from celery import current_app
 
-    current_app.control.revoke_by_stamped_headers({REPORT_ID_STAMP: [report.pk]})
+    # Our stamp is the report id as an int; the stubs say str, Celery compares either.
+    current_app.control.revoke_by_stamped_headers({REPORT_ID_STAMP: [report.pk]})  # type: ignore[dict-item]
     current_app.control.revoke(report.task_id)
     return get_tracker().cancel(report_id=report.pk, reason=reason)
 

@@ -63,7 +63,7 @@ def _task_serializer(app: Any, name: str) -> str:
 
 
 def _check_task(signature: Signature) -> None:
-    name = signature.task
+    name = str(signature.task)
     serializer = signature.options.get("serializer") or _task_serializer(signature.app, name)
     try:
         dumps((signature.args, signature.kwargs), serializer=serializer)

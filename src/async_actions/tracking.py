@@ -9,9 +9,11 @@ in module globals): the report id travels in the message, the state lives in the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, Task, signals
+from celery.utils.dispatch import Signal
 from django.utils import timezone
 
 from async_actions._celery_internals import django_fixups, set_db_reuse_max
@@ -26,7 +28,7 @@ logger = logging.getLogger(__name__)
 _CELERY_DB_REUSE_MAX = 2**31
 
 
-def _is_eager(task: Task) -> bool:
+def _is_eager(task: Task[Any, Any]) -> bool:
     return bool(getattr(task.request, "is_eager", False))
 
 
@@ -69,7 +71,7 @@ def on_worker_process_shutdown(**kwargs: Any) -> None:
 # -- task life ----------------------------------------------------------------------------
 
 
-def _record(task: Task, *, finished: bool) -> None:
+def _record(task: Task[Any, Any], *, finished: bool) -> None:
     """A tracked task started (or finished): written behind, or at once."""
     request = task.request
     stamps = _stamps(request)
@@ -86,16 +88,18 @@ def _record(task: Task, *, finished: bool) -> None:
     )
 
 
-def on_task_prerun(sender: Task, **kwargs: Any) -> None:
+def on_task_prerun(sender: Task[Any, Any], **kwargs: Any) -> None:
     get_tracker().around_task(eager=_is_eager(sender))
     _record(sender, finished=False)
 
 
-def on_task_success(sender: Task, **kwargs: Any) -> None:
+def on_task_success(sender: Task[Any, Any], **kwargs: Any) -> None:
     _record(sender, finished=True)
 
 
-def on_task_retry(sender: Task, request: Any = None, reason: Any = None, **kwargs: Any) -> None:
+def on_task_retry(
+    sender: Task[Any, Any], request: Any = None, reason: Any = None, **kwargs: Any
+) -> None:
     report_id = report_id_from_stamps(_stamps(request))
     if report_id is None:
         return
@@ -111,7 +115,7 @@ def on_task_retry(sender: Task, request: Any = None, reason: Any = None, **kwarg
 
 
 def on_task_failure(
-    sender: Task,
+    sender: Task[Any, Any],
     task_id: str | None = None,
     exception: BaseException | None = None,
     einfo: Any = None,
@@ -179,7 +183,7 @@ def on_task_revoked(
     tracker.cancel(report_id=report_id, reason=reason)
 
 
-def on_task_postrun(sender: Task, **kwargs: Any) -> None:
+def on_task_postrun(sender: Task[Any, Any], **kwargs: Any) -> None:
     get_tracker().around_task(eager=_is_eager(sender))
 
 
@@ -192,7 +196,7 @@ def _describe(exc: Any) -> str:
 def connect_signals() -> None:
     """Connect the handlers once (weak=False: they are module functions, kept alive anyway)."""
     uid = "async_actions.tracking"
-    handlers = {
+    handlers: dict[Signal, Callable[..., None]] = {
         signals.worker_init: on_worker_init,
         signals.task_prerun: on_task_prerun,
         signals.task_retry: on_task_retry,
@@ -206,4 +210,6 @@ def connect_signals() -> None:
         signals.worker_shutdown: on_worker_process_shutdown,
     }
     for signal, handler in handlers.items():
-        signal.connect(handler, weak=False, dispatch_uid=f"{uid}.{signal.name}")
+        # celery-types does not declare Signal.name; Celery has always set it.
+        name = getattr(signal, "name", handler.__name__)
+        signal.connect(handler, weak=False, dispatch_uid=f"{uid}.{name}")
