@@ -1,10 +1,10 @@
-"""Run the benchmarks: ``python -m benchmarks [endtoend|tracking|workflows|lint] [options]``.
+"""Run the benchmarks: ``python -m benchmarks [endtoend|caller|tracking|workflows|lint] [options]``.
 
 With no suite name, all of them run.
 
-endtoend, tracking and workflows need the real services: PostgreSQL on 127.0.0.1:5432 and Redis on
-127.0.0.1:6379; lint needs nothing. Each suite runs in a process of its own, with the
-settings it declares in ``ENV``.
+endtoend, caller, tracking and workflows need the real services: PostgreSQL on
+127.0.0.1:5432 and Redis on 127.0.0.1:6379; lint needs nothing. Each suite runs in a
+process of its own, with the settings it declares in ``ENV``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 
 SUITES = {
     "endtoend": "endtoend",
+    "caller": "caller",
     "tracking": "tracking",
     "workflows": "workflows",
     "lint": "lint_bench",
