@@ -14,9 +14,11 @@ Extension points (for the reliability work): a failed write surfaces from `_exec
 buffer already keeps what it could not write and tries again next flush); a per-task
 synchronous write before the message is acknowledged is `flush()` called at the end of a
 task (or `task_succeeded` with the buffer bypassed); a heartbeat is one more move or
-statement run through `_execute` on the buffer's thread. After a write, the library's signals are sent for the reports that
-really moved. A worker installs its own tracker when it starts (see `tracking`); any
-other process uses a tracker that writes at once.
+statement run through `_execute` on the buffer's thread.
+
+After a write, the library's signals are sent for the reports that really moved. A
+worker installs its own tracker when it starts (see `tracking`); any other process uses
+a tracker that writes at once.
 """
 
 from __future__ import annotations
