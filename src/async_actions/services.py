@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -288,14 +289,13 @@ def _send(report_id: int, signature: Signature, producer: Any = None) -> None:
 def _send_many(sends: list[tuple[int, Signature]]) -> None:
     """Publish many over one producer connection (a single task takes it; a canvas its own)."""
     app = sends[0][1].app
-    try:
-        with app.producer_or_acquire() as producer:
-            for report_id, signature in sends:
-                _send(report_id, signature, producer)
-    except (KombuError, OSError):
-        # No connection at all: each report still gets its own error.
+    with ExitStack() as stack:
+        try:
+            producer = stack.enter_context(app.producer_or_acquire())
+        except (KombuError, OSError):
+            producer = None  # no connection at all: each send records its own error
         for report_id, signature in sends:
-            _send(report_id, signature)
+            _send(report_id, signature, producer)
 
 
 def retry_action(
