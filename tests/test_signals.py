@@ -79,3 +79,15 @@ def test_a_move_that_changes_nothing_sends_nothing(batched):
         assert not tracker.succeed(report_id=report.pk, attempt=1)
 
     assert _kinds(report) == [("finished", Status.OK, "")]
+
+
+def test_a_late_retry_that_only_records_its_error_sends_no_retrying():
+    report = AsyncActionReport.objects.create(action="Went on", attempts=2)
+    tracker = Tracker()
+    tracker.succeed(report_id=report.pk, attempt=2)
+
+    assert tracker.retry(report_id=report.pk, attempt=1, error="E: attempt 1")
+
+    report.refresh_from_db()
+    assert (report.status, report.last_retry_error) == (Status.OK, "E: attempt 1")
+    assert _kinds(report) == [("finished", Status.OK, "")]

@@ -49,6 +49,8 @@ class Move:
     guard: str = ""
     # Replaces "status IN leaving" for a move that may also touch a row it does not move.
     where: str = LEAVES_CONDITION
+    # Final states whose row still takes this move's values, but keeps its state ({also}).
+    also: tuple[str, ...] = ()
     states: type[models.TextChoices] = field(default=Status)
 
 
@@ -159,7 +161,9 @@ WORKFLOW_MOVES = {
         ("at",),
         {"status": "{to}", "started_at": "COALESCE({old.started_at}, {new.at})"},
     ),
-    # A step waits for its retry: the action shows it, naming the step.
+    # A step waits for its retry: the action shows it, naming the step. A workflow that
+    # already went on and succeeded (the retry event is handled after the next attempt
+    # ran, as Celery publishes the retry first) still takes the error.
     "retry": Move(
         "workflow_retry",
         AsyncActionReport,
@@ -171,6 +175,8 @@ WORKFLOW_MOVES = {
             "status": "CASE WHEN {old.status} = {s.running} THEN {to} ELSE {old.status} END",
             "last_retry_error": "{new.error}",
         },
+        where="({old.status} IN {leaving} OR {old.status} IN {also})",
+        also=(Status.OK,),
     ),
     # Every step is done.
     "complete": Move(
@@ -203,7 +209,7 @@ REPORT_SIGNAL = {
     "lose": "finished",
 }
 
-_TOKEN = re.compile(r"\{(?:(old|new|s)\.(\w+)|(to|leaving))\}")
+_TOKEN = re.compile(r"\{(?:(old|new|s)\.(\w+)|(to|leaving|also))\}")
 
 
 def render(
@@ -237,7 +243,8 @@ def render(
         if word == "to":
             params.append(move.to)
             return "%s"
-        params.extend(move.leaves)
-        return "(" + ", ".join(["%s"] * len(move.leaves)) + ")"
+        states = move.leaves if word == "leaving" else move.also
+        params.extend(states)
+        return "(" + ", ".join(["%s"] * len(states)) + ")"
 
     return _TOKEN.sub(one, template), params

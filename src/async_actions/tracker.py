@@ -151,8 +151,9 @@ class Tracker(MoveWriter):
             .values_list("task_name", flat=True)
             .first()
         )
-        self.apply(STEP_MOVES["retry"], task_id, attempt=attempt, error=error)
-        self.apply(WORKFLOW_MOVES["retry"], report_id, error=f"{step_name}: {error}")
+        # The step's own guard drops a late or duplicated event; only then the workflow.
+        if self.apply(STEP_MOVES["retry"], task_id, attempt=attempt, error=error):
+            self.apply(WORKFLOW_MOVES["retry"], report_id, error=f"{step_name}: {error}")
 
     def step_fail(
         self,

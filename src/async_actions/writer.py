@@ -12,7 +12,7 @@ moved (once the write is committed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cached_property, partial
 from typing import Any
@@ -43,14 +43,25 @@ class MoveWriter:
 
     @property
     def can_update_from_values(self) -> bool:
-        """UPDATE ... FROM (VALUES ...) RETURNING: PostgreSQL, and SQLite 3.35+."""
-        connection = self._connection
-        if connection.vendor == "postgresql":
+        """UPDATE ... FROM (VALUES ...): PostgreSQL, and SQLite 3.33+."""
+        return self._vendor_at_least(sqlite=(3, 33, 0))
+
+    @property
+    def can_return_rows(self) -> bool:
+        """UPDATE ... RETURNING, to know which rows reached which state: PostgreSQL, SQLite 3.35+.
+
+        Without it a signal is sent for every row the statement touched.
+        """
+        return self._vendor_at_least(sqlite=(3, 35, 0))
+
+    def _vendor_at_least(self, *, sqlite: tuple[int, int, int]) -> bool:
+        vendor = self._connection.vendor
+        if vendor == "postgresql":
             return True
-        if connection.vendor == "sqlite":
+        if vendor == "sqlite":
             import sqlite3
 
-            return sqlite3.sqlite_version_info >= (3, 35, 0)
+            return sqlite3.sqlite_version_info >= sqlite
         return False
 
     # -- the two forms -------------------------------------------------------------------
@@ -69,16 +80,25 @@ class MoveWriter:
             f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
             f"WHERE {table}.{connection.ops.quote_name(move.key)} = %s AND {where}"
         )
-        moved = self._execute(sql, [*params, key, *where_params])
-        if moved:
-            self._after(move, [key], values)
-        return bool(moved)
+        if not self.can_return_rows:
+            moved = bool(self._execute(sql, [*params, key, *where_params]))
+            if moved:
+                self._after(move, key, values)
+            return moved
+        rows = self._execute(
+            f"{sql} RETURNING {table}.{self._quote('status')}",
+            [*params, key, *where_params],
+            returning=True,
+        )
+        if rows and rows[0][0] == move.to:
+            self._after(move, key, values)
+        return bool(rows)
 
     def apply_many(self, move: Move, rows: Sequence[dict[str, Any]]) -> list[Any]:
         """Move many rows, each with its own values (its key under ``"key"``); the keys moved."""
         if not rows:
             return []
-        if not self.can_update_from_values:
+        if not (self.can_update_from_values and self.can_return_rows):
             return [row["key"] for row in rows if self.apply(move, **row)]
         connection = self._connection
         quote = connection.ops.quote_name
@@ -98,15 +118,16 @@ class MoveWriter:
         sql = (
             f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
             f"FROM (SELECT {columns} FROM (VALUES {', '.join([one_row] * len(rows))}) AS vals) "
-            f"AS v WHERE {key} = v.{quote('key')} AND {where} RETURNING {key}"
+            f"AS v WHERE {key} = v.{quote('key')} AND {where} "
+            f"RETURNING {key}, {table}.{quote('status')}"
         )
         values = [_adapt(connection, row[name]) for row in rows for name in names]
         moved = self._execute(sql, [*params, *values, *where_params], returning=True)
-        if moved:
-            by_key = {row["key"]: row for row in rows}
-            for moved_key in moved:
-                self._after(move, [moved_key], by_key[moved_key])
-        return list(moved)
+        by_key = {row["key"]: row for row in rows}
+        for moved_key, status in moved:
+            if status == move.to:
+                self._after(move, moved_key, by_key[moved_key])
+        return [moved_key for moved_key, _ in moved]
 
     def _assignments(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
         parts, params = [], []
@@ -124,15 +145,15 @@ class MoveWriter:
         return str(self._connection.ops.quote_name(name))
 
     def _execute(self, sql: str, params: list[Any], *, returning: bool = False) -> Any:
-        """The one place a status write runs: a row count, or the keys RETURNING gave."""
+        """The one place a status write runs: a row count, or the rows RETURNING gave."""
         with self._connection.cursor() as cursor:
             cursor.execute(sql, params)
             if returning:
-                return [row[0] for row in cursor.fetchall()]
+                return cursor.fetchall()
             return cursor.rowcount
 
-    def _after(self, move: Move, keys: Iterable[Any], values: dict[str, Any]) -> None:
-        """Send the library's signal for reports that moved, once their write is committed."""
+    def _after(self, move: Move, key: Any, values: dict[str, Any]) -> None:
+        """Send the library's signal for a report that moved, once its write is committed."""
         kind = REPORT_SIGNAL.get(move.name)
         if kind is None:
             return
@@ -144,11 +165,10 @@ class MoveWriter:
             extra["status"] = Status(move.to)
         elif kind == "retrying":
             extra["error"] = values.get("error", "")
-        for key in keys:
-            transaction.on_commit(
-                partial(signal.send, sender=AsyncActionReport, report_id=key, **extra),
-                using=self._alias,
-            )
+        transaction.on_commit(
+            partial(signal.send, sender=AsyncActionReport, report_id=key, **extra),
+            using=self._alias,
+        )
 
 
 def _adapt(connection: Any, value: Any) -> Any:
