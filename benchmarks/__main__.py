@@ -1,10 +1,10 @@
-"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|lint] [options]``.
+"""Run the benchmarks: ``python -m benchmarks [endtoend|caller|tracking|workflows|lint] [options]``.
 
 With no suite name, all of them run.
 
-tracking and workflows need the real services: PostgreSQL on 127.0.0.1:5432 and Redis on
-127.0.0.1:6379; lint needs nothing. Each suite runs in a process of its own, with the
-settings it declares in ``ENV``.
+endtoend, caller, tracking and workflows need the real services: PostgreSQL on
+127.0.0.1:5432 and Redis on 127.0.0.1:6379; lint needs nothing. Each suite runs in a
+process of its own, with the settings it declares in ``ENV``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import os
 import subprocess
 import sys
 
-SUITES = {"tracking": "tracking", "workflows": "workflows", "lint": "lint_bench"}
+SUITES = {
+    "endtoend": "endtoend",
+    "caller": "caller",
+    "tracking": "tracking",
+    "workflows": "workflows",
+    "lint": "lint_bench",
+}
 
 
 def main() -> None:

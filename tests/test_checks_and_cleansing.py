@@ -75,3 +75,8 @@ def test_sensitive_values_are_replaced_wherever_they_appear():
 def test_very_short_secrets_are_not_scrubbed():
     assert "ab" not in sensitive_setting_values()
     assert cleanse_text("table abc") == "table abc"
+
+
+@override_settings(ASYNC_ACTIONS=[])
+def test_e001_even_for_an_empty_non_dict():
+    assert _ids() == ["async_actions.E001"]

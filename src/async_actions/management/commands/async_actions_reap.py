@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from async_actions.conf import aa_settings
-from async_actions.transitions import reports_mark_lost
+from async_actions.services import reports_mark_lost
 
 
 class Command(BaseCommand):
