@@ -13,6 +13,7 @@ from kombu.exceptions import KombuError
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
+from async_actions.signals import action_started
 from async_actions.signatures import REPORT_ID_STAMP, check_signature, stamp_task
 from async_actions.transitions import report_mark_cancelled, report_mark_failed
 
@@ -101,6 +102,7 @@ def start_action(
         for step in steps:
             stamp_task(step.signature, report.pk, step=is_workflow)
         transaction.on_commit(partial(_send, report.pk, signature), using=using)
+    action_started.send(sender=AsyncActionReport, report=report, signature=signature)
     return report
 
 
