@@ -54,7 +54,11 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from async_actions.testing.capture import CapturedAction, CapturedActions
     from async_actions.testing.eager import EagerActions
-    from async_actions.testing.validation import task_problems, test_registered_tasks, validate_tasks
+    from async_actions.testing.validation import (
+        task_problems,
+        test_registered_tasks,
+        validate_tasks,
+    )
     from async_actions.testing.waiting import wait_for, wait_for_report
     from async_actions.testing.worker import WorkerProcess
     from async_actions.testing.workflow import assert_workflow, workflow_shape

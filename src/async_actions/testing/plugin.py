@@ -28,9 +28,11 @@ from typing import Any
 
 import pytest
 
-from async_actions.testing.capture import CapturedActions, captured_actions as _captured
+from async_actions.testing.capture import CapturedActions
+from async_actions.testing.capture import captured_actions as _captured
 from async_actions.testing.dbmode import require_db_mode
-from async_actions.testing.eager import EagerActions, eager_actions as _eager
+from async_actions.testing.eager import EagerActions
+from async_actions.testing.eager import eager_actions as _eager
 from async_actions.testing.worker import WorkerProcess
 
 SCOPE_MARKER = "async_actions_worker_scope"
