@@ -174,9 +174,9 @@ def _check_lint(paths: Iterable[Path]) -> Iterable[TaskProblem]:
 
     for finding in lint_paths(list(paths), Config(select=frozenset({"AA106", "AA108"}))):
         problem, _, fix = finding.message.partition(". ")
-        yield TaskProblem(
-            f"{finding.path}:{finding.line}", f"{finding.code} {problem}.", fix or problem
-        )
+        path = Path(finding.path)
+        where = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        yield TaskProblem(f"{where}:{finding.line}", f"{finding.code} {problem}.", fix or problem)
 
 
 def task_problems(
