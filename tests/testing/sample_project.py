@@ -43,8 +43,8 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sampleproj.settings")
-app = Celery("sampleproj")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
+app = Celery("proj")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 '''
@@ -122,16 +122,16 @@ def sync_pages():
 
 INI = '''
 [pytest]
-DJANGO_SETTINGS_MODULE = sampleproj.settings
-async_actions_celery_app = sampleproj.celery:app
+DJANGO_SETTINGS_MODULE = proj.settings
+async_actions_celery_app = proj.celery:app
 pythonpath = .
 '''
 
 
 def write_project(pytester: pytest.Pytester, tasks: str = GOOD_TASKS) -> None:
     pytester.makefile(".ini", pytest=textwrap.dedent(INI))
-    pytester.mkpydir("sampleproj")
-    pytester.path.joinpath("sampleproj", "settings.py").write_text(SETTINGS)
-    pytester.path.joinpath("sampleproj", "celery.py").write_text(CELERY)
+    pytester.mkpydir("proj")
+    pytester.path.joinpath("proj", "settings.py").write_text(SETTINGS)
+    pytester.path.joinpath("proj", "celery.py").write_text(CELERY)
     pytester.mkpydir("shop")
     pytester.path.joinpath("shop", "tasks.py").write_text(textwrap.dedent(tasks))

@@ -41,7 +41,7 @@ class TaskProblem:
     fix: str
 
     def __str__(self) -> str:
-        return f"{self.task}: {self.problem} Fix: {self.fix}"
+        return f"{self.task}: {self.problem}" + (f" Fix: {self.fix}" if self.fix else "")
 
 
 def _app(app: Celery | None) -> Celery:
@@ -173,10 +173,13 @@ def _check_lint(paths: Iterable[Path]) -> Iterable[TaskProblem]:
     from async_actions.lint import Config, lint_paths
 
     for finding in lint_paths(list(paths), Config(select=frozenset({"AA106", "AA108"}))):
+        # The linter's messages say what is wrong, then (after ". ") how to fix it.
         problem, _, fix = finding.message.partition(". ")
         path = Path(finding.path)
         where = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
-        yield TaskProblem(f"{where}:{finding.line}", f"{finding.code} {problem}.", fix or problem)
+        yield TaskProblem(
+            f"{where}:{finding.line}", f"{finding.code} {problem.rstrip('.')}.", fix
+        )
 
 
 def task_problems(
