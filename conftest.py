@@ -73,7 +73,7 @@ def _evaluate(example: Example) -> None:
     if language not in EVALUATORS:
         raise AssertionError(
             f"A ```{language or '(no language)'} block cannot be checked: give it one of "
-            f"{sorted(EVALUATORS)}, or mark it <!-- skip: next \"why it cannot run\" -->."
+            f'{sorted(EVALUATORS)}, or mark it <!-- skip: next "why it cannot run" -->.'
         )
     EVALUATORS[language](example)
 

@@ -39,6 +39,9 @@ def section(path: Path, heading: str) -> str:
 
 
 def blocks(path: Path, heading: str) -> list[Block]:
-    return [
-        Block(m["language"], m["source"]) for m in FENCE.finditer(section(path, heading))
-    ]
+    return [Block(m["language"], m["source"]) for m in FENCE.finditer(section(path, heading))]
+
+
+def blocks_of(path: Path) -> list[Block]:
+    """Every block of the page."""
+    return [Block(m["language"], m["source"]) for m in FENCE.finditer(path.read_text())]

@@ -84,9 +84,7 @@ class Project:
             return  # made already, and "activated" through PATH
         if words[:2] == ["pip", "install"]:
             # This worktree instead of the registry's release, with the pinned versions.
-            packages = [
-                re.sub(r"^django-async-actions", str(ROOT), word) for word in words[2:]
-            ]
+            packages = [re.sub(r"^django-async-actions", str(ROOT), word) for word in words[2:]]
             constraints = ROOT / "requirements" / "test.txt"
             self.run(
                 shlex.join(["python", "-m", "pip", "install", "-q", "-c", str(constraints)])

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-SETTINGS = '''
+SETTINGS = """
 import os
 import tempfile
 
@@ -36,9 +36,9 @@ globals().update(broker_settings(folder=os.path.join(_tmp, "broker")))
 CELERY_RESULT_BACKEND = (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "cache+memory://"
 )
-'''
+"""
 
-CELERY = '''
+CELERY = """
 import os
 
 from celery import Celery
@@ -47,9 +47,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
 app = Celery("proj")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-'''
+"""
 
-GOOD_TASKS = '''
+GOOD_TASKS = """
 from celery import shared_task
 
 from async_actions import chainable
@@ -78,9 +78,9 @@ def _store(rows: list) -> int:
 @chainable
 def sync_account(account_id):
     return _fetch.s(account_id), _store.s()
-'''
+"""
 
-BAD_TASKS = '''
+BAD_TASKS = """
 from celery import Task, chain, shared_task
 from django.contrib.auth.models import User
 
@@ -118,14 +118,14 @@ def sync():
 
 def sync_pages():
     return chain(fetch_page.s(1), fetch_page.s(2))
-'''
+"""
 
-INI = '''
+INI = """
 [pytest]
 DJANGO_SETTINGS_MODULE = proj.settings
 async_actions_celery_app = proj.celery:app
 pythonpath = .
-'''
+"""
 
 
 def write_project(pytester: pytest.Pytester, tasks: str = GOOD_TASKS) -> None:

@@ -10,7 +10,7 @@ from tests.testing.sample_project import BAD_TASKS, write_project
 
 pytest_plugins = ["pytester"]
 
-WORKER_TESTS = '''
+WORKER_TESTS = """
 import pytest
 
 from async_actions import start_action
@@ -36,9 +36,9 @@ def test_a_fresh_worker_of_its_own(action_worker):
 @pytest.mark.django_db
 def test_forgot_transaction(action_worker):
     raise AssertionError("never reached: the fixture fails first")
-'''
+"""
 
-EAGER_TESTS = '''
+EAGER_TESTS = """
 import pytest
 from celery import chain
 
@@ -64,9 +64,9 @@ def test_eager_failure_in_a_chain(eager_actions):
 @pytest.mark.django_db(transaction=True)
 def test_eager_with_transaction(eager_actions):
     raise AssertionError("never reached")
-'''
+"""
 
-CAPTURED_TESTS = '''
+CAPTURED_TESTS = """
 import pytest
 from celery import chain, group
 from django.contrib.auth.models import User
@@ -114,11 +114,11 @@ def test_workflow_shape_differs():
 @pytest.mark.django_db(transaction=True)
 def test_captured_with_transaction(captured_actions):
     raise AssertionError("never reached")
-'''
+"""
 
-VALIDATE_TESTS = '''
+VALIDATE_TESTS = """
 from async_actions.testing import test_registered_tasks  # noqa: F401
-'''
+"""
 
 
 @pytest.fixture
@@ -154,9 +154,7 @@ def test_fixtures_and_helpers_in_a_users_project(project: pytest.Pytester) -> No
             "@pytest.mark.django_db (without transaction=True)*",
         ]
     )
-    result.stdout.fnmatch_lines(
-        ["*captured_actions works inside the test's own transaction*"]
-    )
+    result.stdout.fnmatch_lines(["*captured_actions works inside the test's own transaction*"])
     result.stdout.fnmatch_lines(
         [
             "E*AssertionError: The workflow is not the expected one (> marks the differences):",

@@ -10,7 +10,7 @@ DbMode = Literal["transaction", "plain", "none"]
 
 
 def test_db_mode(request: pytest.FixtureRequest) -> DbMode:
-    """"transaction" (real commits), "plain" (one rolled-back transaction) or "none"."""
+    """ "transaction" (real commits), "plain" (one rolled-back transaction) or "none"."""
     if {"transactional_db", "live_server"} & set(request.fixturenames):
         return "transaction"
     marker = request.node.get_closest_marker("django_db")

@@ -153,8 +153,10 @@ def async_actions_start_worker(
 
 def _worker_scope(request: pytest.FixtureRequest) -> str:
     marker = request.node.get_closest_marker(SCOPE_MARKER)
-    scope = marker.args[0] if marker and marker.args else request.config.getini(
-        "async_actions_worker_scope"
+    scope = (
+        marker.args[0]
+        if marker and marker.args
+        else request.config.getini("async_actions_worker_scope")
     )
     if scope not in SCOPES:
         raise pytest.UsageError(

@@ -118,9 +118,7 @@ def _accepts_report_id(task: Task) -> bool:
         parameters = inspect.signature(_run(task)).parameters.values()
     except (TypeError, ValueError):
         return True
-    return any(
-        p.kind is p.VAR_KEYWORD or p.name == REPORT_ID_KWARG for p in parameters
-    )
+    return any(p.kind is p.VAR_KEYWORD or p.name == REPORT_ID_KWARG for p in parameters)
 
 
 def _uses_report_id_kwarg(task: Task) -> bool:
@@ -177,9 +175,7 @@ def _check_lint(paths: Iterable[Path]) -> Iterable[TaskProblem]:
         problem, _, fix = finding.message.partition(". ")
         path = Path(finding.path)
         where = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
-        yield TaskProblem(
-            f"{where}:{finding.line}", f"{finding.code} {problem.rstrip('.')}.", fix
-        )
+        yield TaskProblem(f"{where}:{finding.line}", f"{finding.code} {problem.rstrip('.')}.", fix)
 
 
 def task_problems(
