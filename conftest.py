@@ -107,3 +107,15 @@ pytest_collect_file = Sybil(
     setup=_setup,
     fixtures=["db"],
 ).pytest()
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    """Keep each page's examples in page order: they share a namespace, and a skip marker
+    applies to the block after it. (pytest-randomly shuffles every module's items first.)"""
+    slots = [index for index, item in enumerate(items) if hasattr(item, "example")]
+    in_page_order = sorted(
+        (items[index] for index in slots),
+        key=lambda item: (str(item.example.path), item.example.start),
+    )
+    for index, item in zip(slots, in_page_order, strict=True):
+        items[index] = item
