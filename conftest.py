@@ -6,14 +6,17 @@
   here and run for real by the tests that build that project: tests/test_quickstart.py
   (README) and tests/testing/test_docs_testing.py (docs/testing.md). docs/lint.md's blocks
   are linter input, checked rule by rule by tests/lint/test_docs.py: compiled here.
-- ```toml blocks must parse; ```yaml blocks must name hooks that .pre-commit-hooks.yaml has;
-  ```console commands must be known programs and `make` targets that exist; ```text blocks
-  are output, shown as it is printed (tests/testing/test_plugin.py checks those messages).
+- ```toml and ```json blocks must parse; ```yaml blocks must name hooks that
+  .pre-commit-hooks.yaml has; in ```console blocks `make` targets must exist and `python -m`
+  modules must import (the Quickstart's commands are run by tests/test_quickstart.py);
+  ```text blocks are output, shown as printed (tests/testing/test_plugin.py checks those).
 - A block that cannot run is marked, with the reason, by `<!-- skip: next "why" -->`.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import shlex
 import tomllib
@@ -26,7 +29,6 @@ from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
 
 ROOT = Path(__file__).resolve().parent
 FILE_LINE = re.compile(r"^# ([\w./-]+\.(py|toml|ini|cfg))( - add at the end)?$|^# python manage")
-PROGRAMS = {"make", "pip", "python", "django-admin", "celery", "async-actions", "flake8"}
 
 
 def _python(example: Example) -> None:
@@ -40,17 +42,17 @@ def _python(example: Example) -> None:
 
 
 def _console(example: Example) -> None:
+    """`make` targets must exist and `python -m` modules must be importable."""
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.MULTILINE))
     for line in str(example.parsed).splitlines():
         if not line.startswith("$ "):
             continue
-        for command in re.split(r"&&|\|", line[2:]):
-            words = [w for w in shlex.split(command) if "=" not in w or w.startswith("-")]
-            if not words or words[0] in {".", "source"}:
-                continue
-            assert words[0] in PROGRAMS, f"Unknown program {words[0]!r} in: {line}"
-            if words[0] == "make":
+        for command in re.split(r"&&|\|", line[2:].split("#", 1)[0]):
+            words = [w for w in shlex.split(command) if not re.match(r"^[A-Z_]+=", w)]
+            if words[:1] == ["make"]:
                 assert set(words[1:2]) <= targets, f"No make target {words[1]!r}: {line}"
+            if words[:2] == ["python", "-m"] and words[2] not in {"venv", "pip", "pytest"}:
+                assert importlib.util.find_spec(words[2]), f"No module {words[2]!r}: {line}"
 
 
 def _yaml(example: Example) -> None:
@@ -63,6 +65,9 @@ EVALUATORS = {
     "python": _python,
     "toml": lambda example: tomllib.loads(str(example.parsed)),
     "console": _console,
+    "bash": _console,
+    "shell": _console,
+    "json": lambda example: json.loads(str(example.parsed)),
     "yaml": _yaml,
     "text": lambda example: None,
 }
