@@ -190,3 +190,15 @@ def test_validate_tasks_names_each_bad_task_and_the_fix(project: pytest.Pytester
             "signatures*",
         ]
     )
+
+
+def test_validate_tasks_fails_on_an_app_with_no_tasks(project: pytest.Pytester) -> None:
+    project.path.joinpath("shop", "tasks.py").write_text("")
+    project.makepyfile(test_validate=VALIDATE_TESTS)
+
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["E*- (no task): the Celery app registers no tasks of your own. Fix: call *"]
+    )

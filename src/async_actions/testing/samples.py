@@ -42,7 +42,7 @@ def _sample(annotation: Any, parameter: str) -> Any:
         # Optional[X]: try the value that is not None.
         chosen = [arg for arg in args if arg is not type(None)] or [type(None)]
         return _sample(chosen[0], parameter)
-    if origin in (list, tuple, set, frozenset) or annotation in (list, tuple):
+    if origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset):
         member = _sample(args[0], parameter) if args and args[0] is not Ellipsis else 1
         return (origin or annotation)([member])
     if origin is dict or annotation is dict:

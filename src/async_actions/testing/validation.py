@@ -186,6 +186,15 @@ def task_problems(
 ) -> list[TaskProblem]:
     """Every problem `validate_tasks` would report, as data."""
     tasks = project_tasks(app)
+    if not tasks:  # else every check would pass on nothing
+        return [
+            TaskProblem(
+                "(no task)",
+                "the Celery app registers no tasks of your own.",
+                "call app.autodiscover_tasks() in your celery.py, or pass the app your tasks "
+                "use (the ini option async_actions_celery_app).",
+            )
+        ]
     problems: list[TaskProblem] = []
     for task in tasks:
         problems += _check_importable(task)
