@@ -25,6 +25,7 @@ from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
 from async_actions.moves import REPORT_MOVES
+from async_actions.signals import action_started
 from async_actions.signatures import REPORT_ID_STAMP, check_signature, stamp_task
 from async_actions.tracker import get_tracker
 
@@ -147,6 +148,7 @@ def start_action(
         report.save(force_insert=True, using=using)
         stamp_task(prepared.signature, report.pk, step=False)
         transaction.on_commit(partial(_send, report.pk, prepared.signature), using=using)
+        action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)
         return report
     with transaction.atomic(using=using):
         key = prepared.fields["idempotency_key"]
@@ -158,6 +160,7 @@ def start_action(
                 return report
         _record_steps_and_stamp([(report, prepared)])
         transaction.on_commit(partial(_send, report.pk, prepared.signature), using=using)
+    action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)
     return report
 
 
@@ -199,6 +202,8 @@ def start_actions(specs: Iterable[ActionSpec]) -> list[AsyncActionReport]:
         sends = [(report.pk, item.signature) for report, item in new]
         if sends:
             transaction.on_commit(partial(_send_many, sends), using=using)
+    for report, item in new:
+        action_started.send(sender=AsyncActionReport, report=report, signature=item.signature)
     return reports
 
 
