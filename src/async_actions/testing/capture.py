@@ -44,7 +44,9 @@ class CapturedAction:
     def calls(self) -> list[TaskCall]:
         """Every task, in workflow order, with the arguments it was given."""
         return [
-            TaskCall(step.signature.task, tuple(step.signature.args), dict(step.signature.kwargs))
+            TaskCall(
+                str(step.signature.task), tuple(step.signature.args), dict(step.signature.kwargs)
+            )
             for step in leaves(self.signature)
         ]
 

@@ -67,7 +67,7 @@ def configured_app(pytestconfig: pytest.Config) -> Any:
     from celery.utils.imports import symbol_by_name
 
     path = pytestconfig.getini("async_actions_celery_app")
-    return symbol_by_name(path) if path else current_app._get_current_object()
+    return symbol_by_name(path) if path else current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

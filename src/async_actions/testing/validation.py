@@ -48,22 +48,22 @@ def _app(app: Celery | None) -> Celery:
     if app is None:
         from celery import current_app
 
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
     app.loader.import_default_modules()  # autodiscovery: every task the worker would have
     return app
 
 
-def project_tasks(app: Celery | None = None) -> list[Task]:
+def project_tasks(app: Celery | None = None) -> list[Task[Any, Any]]:
     """The app's registered tasks, without Celery's own."""
     app = _app(app)
     return [task for name, task in sorted(app.tasks.items()) if not name.startswith("celery.")]
 
 
-def _run(task: Task) -> Any:
+def _run(task: Task[Any, Any]) -> Any:
     return getattr(task, "__wrapped__", None) or task.run
 
 
-def _check_importable(task: Task) -> Iterable[TaskProblem]:
+def _check_importable(task: Task[Any, Any]) -> Iterable[TaskProblem]:
     run = _run(task)
     module_name = getattr(run, "__module__", None) or type(task).__module__
     try:
@@ -86,7 +86,7 @@ def _check_importable(task: Task) -> Iterable[TaskProblem]:
         )
 
 
-def _check_encodable(task: Task, samples: Samples) -> Iterable[TaskProblem]:
+def _check_encodable(task: Task[Any, Any], samples: Samples) -> Iterable[TaskProblem]:
     if task.name in samples:
         args, kwargs = samples[task.name]
     else:
@@ -113,7 +113,7 @@ def _check_encodable(task: Task, samples: Samples) -> Iterable[TaskProblem]:
         )
 
 
-def _accepts_report_id(task: Task) -> bool:
+def _accepts_report_id(task: Task[Any, Any]) -> bool:
     try:
         parameters = inspect.signature(_run(task)).parameters.values()
     except (TypeError, ValueError):
@@ -121,7 +121,7 @@ def _accepts_report_id(task: Task) -> bool:
     return any(p.kind is p.VAR_KEYWORD or p.name == REPORT_ID_KWARG for p in parameters)
 
 
-def _uses_report_id_kwarg(task: Task) -> bool:
+def _uses_report_id_kwarg(task: Task[Any, Any]) -> bool:
     try:
         source = inspect.getsource(_run(task))
     except (OSError, TypeError):
@@ -129,7 +129,7 @@ def _uses_report_id_kwarg(task: Task) -> bool:
     return REPORT_ID_KWARG in source
 
 
-def _check_talk_pattern(task: Task) -> Iterable[TaskProblem]:
+def _check_talk_pattern(task: Task[Any, Any]) -> Iterable[TaskProblem]:
     from async_actions.mixins import BaseErrorHandlerMixin  # imports models: Django must be ready
 
     has_mixin = isinstance(task, BaseErrorHandlerMixin)
@@ -150,7 +150,7 @@ def _check_talk_pattern(task: Task) -> Iterable[TaskProblem]:
         )
 
 
-def _project_dirs(tasks: Iterable[Task]) -> list[Path]:
+def _project_dirs(tasks: Iterable[Task[Any, Any]]) -> list[Path]:
     """The top-level package folders of the tasks' modules, inside the current project."""
     root = Path.cwd().resolve()
     found: set[Path] = set()

@@ -21,7 +21,7 @@ def workflow_shape(signature: Signature) -> list[Position]:
     """
     by_position: dict[int, list[tuple[str, str]]] = {}
     for step in leaves(signature.clone()):
-        by_position.setdefault(step.position, []).append((step.branch, step.signature.task))
+        by_position.setdefault(step.position, []).append((step.branch, str(step.signature.task)))
     shape: list[Position] = []
     for position in sorted(by_position):
         found = by_position[position]
