@@ -10,11 +10,13 @@ from celery.canvas import Signature
 from django.db import IntegrityError, router, transaction
 from kombu.exceptions import KombuError
 
+from async_actions.cancelling import report_request_cancel
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
-from async_actions.signatures import REPORT_ID_STAMP, check_signature, stamp_task
-from async_actions.transitions import report_mark_cancelled, report_mark_failed
+from async_actions.signatures import check_signature, stamp_task
+from async_actions.stored import signature_from_storage, stored_signature
+from async_actions.transitions import report_mark_failed
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +67,11 @@ def start_action(
     """
     action = _check_action(action)
     check_signature(signature)
+    origin = _check_origin(origin, triggered_by)  # an anonymous user still means origin user
     triggered_by = _user_or_none(triggered_by)
-    origin = _check_origin(origin, triggered_by)
     if idempotency_key is not None and not (isinstance(idempotency_key, str) and idempotency_key):
         raise InvalidActionError("idempotency_key must be a non-empty string or None.")
+    stored = stored_signature(signature)  # before ids and stamps: a retry gets its own
     signature = signature.clone()
     try:
         final_task_id = signature.freeze().id
@@ -87,6 +90,7 @@ def start_action(
         "total_steps": len(steps),
         "idempotency_key": idempotency_key,
         "retry_of": retry_of,
+        "signature": stored,
     }
     using = router.db_for_write(AsyncActionReport)
     with transaction.atomic(using=using):
@@ -148,22 +152,34 @@ def _send(report_id: int, signature: Signature) -> None:
 
 
 def retry_action(
-    report: AsyncActionReport, signature: Signature, **kwargs: Any
+    report: AsyncActionReport, signature: Signature | None = None, **kwargs: Any
 ) -> AsyncActionReport:
-    """Start `signature` again as a new action linked to the finished `report`."""
+    """Start the finished `report`'s action again, as a new report with `retry_of` set.
+
+    The signature stored at start is used; passing one (the old way) still works and wins.
+    """
     if not report.is_finished:
         raise InvalidActionError(
             f"Report {report.pk} is still {report.status}; only a finished action can be retried."
         )
+    if signature is None:
+        if report.signature is None:
+            raise InvalidActionError(
+                f"Report {report.pk} has no stored signature (started before signatures were "
+                f"stored, or with arguments JSON cannot carry): pass the signature to retry."
+            )
+        signature = signature_from_storage(report.signature)
     kwargs.setdefault("triggered_by", report.triggered_by)
     kwargs.setdefault("origin", report.origin)
     return start_action(report.action, signature, retry_of=report, **kwargs)
 
 
-def cancel_action(report: AsyncActionReport, *, reason: str = "Cancelled.") -> bool:
-    """Revoke the action's messages and mark it cancelled. Returns False if it had finished."""
-    from celery import current_app
+def cancel_action(report: AsyncActionReport, *, terminate: bool | None = None) -> bool:
+    """Ask the action to stop; returns False if it had already finished.
 
-    current_app.control.revoke_by_stamped_headers({REPORT_ID_STAMP: [report.pk]})
-    current_app.control.revoke(report.task_id)
-    return report_mark_cancelled(report_id=report.pk, reason=reason)
+    Steps not started yet never run; a running step is revoked, and its process killed only
+    with `terminate=True` (default: the CANCEL_TERMINATES setting). The status becomes
+    `cancelled` once a worker has really stopped the work; `cancel_requested_at` says when
+    it was asked. See async_actions.cancelling.
+    """
+    return report_request_cancel(report, terminate=terminate)

@@ -16,7 +16,7 @@ from celery.fixups.django import DjangoFixup
 from django.db import close_old_connections
 from django.utils import timezone
 
-from async_actions import steps, transitions
+from async_actions import cancelling, steps, transitions
 from async_actions.batching import StatusBuffer
 from async_actions.conf import aa_settings
 from async_actions.selectors import tracking_for_task
@@ -199,6 +199,7 @@ def on_task_revoked(
     flush_pending_statuses()
     if step:
         steps.step_mark_cancelled(task_id=request.id, reason=reason)
+        cancelling.steps_mark_skipped(report_id=report_id)
     transitions.report_mark_cancelled(report_id=report_id, reason=reason)
 
 
@@ -217,6 +218,7 @@ def connect_signals() -> None:
     uid = "async_actions.tracking"
     handlers = {
         signals.worker_init: on_worker_init,
+        signals.task_received: cancelling.on_task_received,
         signals.task_prerun: on_task_prerun,
         signals.task_retry: on_task_retry,
         signals.task_success: on_task_success,
