@@ -29,6 +29,7 @@ from async_actions.models import (
     Status,
     StepStatus,
 )
+from async_actions.selectors import step_number
 from async_actions.transitions import cleansed_error, clip, write_failure
 
 
@@ -164,7 +165,12 @@ def step_mark_failed(
         error_traceback=traceback,
     )
     step = AsyncActionStep.objects.filter(task_id=task_id).values("position", "task_name").first()
-    where = f"step {step['position'] + 1} ({step['task_name']})" if step else f"task {task_id}"
+    where = (
+        f"step {step_number(report_id=report_id, position=step['position'])} "
+        f"({step['task_name']})"
+        if step
+        else f"task {task_id}"
+    )
     write_failure(
         report_id=report_id,
         error_type=error_type,
