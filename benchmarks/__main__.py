@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|lint] [options]``.
+"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|lint|dashboard] [options]``.
 
 With no suite name, all of them run.
 
@@ -14,7 +14,12 @@ import os
 import subprocess
 import sys
 
-SUITES = {"tracking": "tracking", "workflows": "workflows", "lint": "lint_bench"}
+SUITES = {
+    "tracking": "tracking",
+    "workflows": "workflows",
+    "lint": "lint_bench",
+    "dashboard": "dashboard",
+}
 
 
 def main() -> None:
