@@ -100,8 +100,8 @@ def test_the_demo_serves_runs_an_action_and_stops_cleanly_on_ctrl_c(demo):
 
     browser = Browser(url)
     browser.login(username, password)
-    dashboard = browser.get("/")  # the demo opens on the dashboard ...
-    assert browser.url.endswith("/actions/") and 'href="/demo/"' in dashboard  # ... scenarios a click away
+    dashboard = browser.get("/")  # the demo opens on the dashboard, its scenarios a click away
+    assert browser.url.endswith("/actions/") and 'href="/demo/"' in dashboard
     home = browser.get("/demo/")
     sync_url = re.search(r'action="(/invoices/accounts/\d+/sync/)"', home).group(1)
     token = re.search(r'name="idempotency_token" value="(\w+)"', home).group(1)
