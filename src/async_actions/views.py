@@ -85,10 +85,15 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def report_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     report = _visible_report(request, public_id)
+    timeline = dashboard.timeline(report)
     context = {
         "report": report,
+        # Finished, and no step still writing its end (a step's success may land just after
+        # a cancel finished the report): the live page can stop refreshing.
+        "settled": report.is_finished
+        and not any(bar.step.status in ("running", "retrying") for bar in timeline),
         "progress": dashboard.report_progress_now(report),
-        "timeline": dashboard.timeline(report),
+        "timeline": timeline,
         "arguments": task_arguments(report.signature),
         "retries": list(report.retries.order_by("-created_at")[:20]),
         "duration": dashboard.duration(report.started_at, report.finished_at),

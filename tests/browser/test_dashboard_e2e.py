@@ -78,6 +78,7 @@ def test_cancel_a_slow_workflow(signed_in_page, live_server, admin_user):
     page.click("button.aa-cancel")
     page.wait_for_selector(".aa-cancel-requested")
     page.wait_for_function("document.querySelector('h1 .aa-badge').textContent === 'cancelled'")
+    page.wait_for_selector(".aa-head[data-finished='1']")  # step 1's end recorded too
 
     lanes = page.locator(".aa-lane .aa-lane-meta .aa-badge").all_inner_texts()
     assert lanes == ["ok", "cancelled", "cancelled"]
