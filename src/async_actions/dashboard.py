@@ -247,7 +247,12 @@ class TimelineStep:
 
     @property
     def label(self) -> str:
-        return f"{self.number}{'/' + self.step.branch if self.step.branch else ''}"
+        """"2" for a step of its own; "2.1", "2.2" for parallel branches, counted from 1."""
+        branch = self.step.branch
+        if not branch:
+            return str(self.number)
+        parts = [str(int(p) + 1) if p.isdigit() else p for p in branch.split(".")]
+        return ".".join([str(self.number), *parts])
 
 
 def numbered_steps(report: AsyncActionReport) -> list[tuple[int, AsyncActionStep]]:
