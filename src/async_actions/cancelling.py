@@ -48,7 +48,7 @@ def report_request_cancel(report: AsyncActionReport, *, terminate: bool | None =
     task_ids = [report.task_id, *_unfinished_step_task_ids(report.pk)]
     control = current_app.control
     # Queued messages: skipped by any worker that hears the broadcast.
-    control.revoke_by_stamped_headers({REPORT_ID_STAMP: [report.pk]})
+    control.revoke_by_stamped_headers({REPORT_ID_STAMP: [report.pk]})  # type: ignore[dict-item]
     # Running ones: revoked, and killed only where the setting allows.
     control.revoke([t for t in task_ids if t], terminate=terminate)
     return True

@@ -194,7 +194,7 @@ def _step_counts(report_ids: list[int]) -> dict[int, dict[str, Any]]:
         )
         .order_by()
     )
-    return {row["report_id"]: row for row in rows}
+    return {row["report_id"]: dict(row) for row in rows}
 
 
 def progress_of(report: AsyncActionReport, counts: dict[str, Any] | None = None) -> Progress:
