@@ -74,7 +74,6 @@ class AsyncActionReportAdmin(admin.ModelAdmin):
         "id",
         "action",
         "status",
-        "progress",
         "origin",
         "triggered_by",
         "attempts_shown",
@@ -121,7 +120,7 @@ class AsyncActionReportAdmin(admin.ModelAdmin):
     @admin.display(description="attempts")
     def attempts_shown(self, report: AsyncActionReport) -> str:
         # A workflow's attempts are its steps'; a task that never ran has none to show.
-        if report.total_steps > 1 or report.steps.exists():
+        if report.total_steps > 1:
             return "per step"
         return str(report.attempts) if report.attempts else "-"
 

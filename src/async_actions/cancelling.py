@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import current_app
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from async_actions.conf import aa_settings
@@ -72,7 +73,16 @@ def cancel_requested(report_id: int) -> bool:
 def on_task_received(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
     """In the worker's main process, before the task is handed to the pool."""
     report_id = report_id_from_stamps(getattr(request, "stamps", None))
-    if report_id is None or not cancel_requested(report_id):
+    if report_id is None:
+        return
+    try:
+        requested = cancel_requested(report_id)
+    except DatabaseError:
+        # The main process has no request cycle to drop a broken connection: do it here, so
+        # the next check reconnects. This task runs (Celery logs the error).
+        close_old_connections()
+        raise
+    if not requested:
         return
     from celery.worker import state
 

@@ -32,8 +32,10 @@ from async_actions.signatures import is_step, report_id_from_stamps
 
 MESSAGE_MAX_LENGTH = 255
 
-# task id -> monotonic time of its last write in this process.
+# task id -> monotonic time of its last write in this process. Tasks that stop reporting
+# before their last call leave an entry: the map is cleared when it grows past this.
 _last_write: dict[str, float] = {}
+_MAX_REMEMBERED = 1000
 
 
 def _check(current: object, total: object, message: object) -> None:
@@ -69,6 +71,8 @@ def set_progress(current: int, total: int, message: str = "") -> bool:
     if finished:
         _last_write.pop(task_id, None)
     else:
+        if len(_last_write) >= _MAX_REMEMBERED:
+            _last_write.clear()
         _last_write[task_id] = now
     _write(report_id, task_id, is_step(stamps), current, total, message[:MESSAGE_MAX_LENGTH])
     return True
