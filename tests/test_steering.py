@@ -165,3 +165,22 @@ def test_a_workflow_step_reports_finer_progress_than_steps_done():
     assert report_progress_now(report).percent == 100
     assert report.progress_message == "item 4 of 4"
     assert report.finished_at <= timezone.now()
+
+
+@worker
+def test_steps_are_numbered_from_one_without_gaps_after_a_replace(client):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("numbers", "n@example.com", None))
+    report = wait_for_report(
+        start_action(
+            "Replaced",
+            chain(tasks.add.si(1, 1), tasks.inner_chain_replaced.si(), tasks.fail.si("last")),
+        )
+    )
+
+    steps = client.get(f"/actions/api/{report.public_id}/").json()["steps"]
+    numbers = sorted({step["position"] for step in steps})
+    assert numbers == list(range(1, len(numbers) + 1))  # from 1, no gaps
+    failed = next(step for step in steps if step["status"] == "failed")
+    assert report.error_message.startswith(f"Failed at step {failed['position']} ")
