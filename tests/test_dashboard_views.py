@@ -265,3 +265,26 @@ def test_cancel_records_the_request_but_not_a_status_nobody_saw(people):
     assert report.cancel_requested_at is not None and report.status == Status.PENDING
     page = _client(people["full"]).get(_url(report)).content.decode()
     assert "cancel requested" in page and 'class="aa-cancel"' not in page
+
+
+def test_positions_with_gaps_are_shown_from_one_without_gaps_everywhere(people):
+    from async_actions import AsyncActionStep
+    from async_actions.selectors import step_number
+
+    report = AsyncActionReport.objects.create(action="Gaps", total_steps=4)
+    for task_id, position, branch in [("a", 0, ""), ("b", 2, "0"), ("c", 2, "1"), ("d", 5, "")]:
+        AsyncActionStep.objects.create(
+            report=report,
+            task_id=task_id,
+            task_name=f"proj.{task_id}",
+            position=position,
+            branch=branch,
+        )
+    client = _client(people["viewer"])
+
+    steps = client.get(f"/actions/api/{report.public_id}/").json()["steps"]
+    page = client.get(_url(report)).content.decode()
+
+    assert [(s["position"], s["branch"]) for s in steps] == [(1, ""), (2, "0"), (2, "1"), (3, "")]
+    assert [step_number(report_id=report.pk, position=p) for p in (0, 2, 5)] == [1, 2, 3]
+    assert "<b>2.1</b> b" in page and "<b>2.2</b> c" in page and "<b>3</b> d" in page
