@@ -63,7 +63,7 @@ class AsyncActionStepInline(ReadOnlyMixin, admin.TabularInline):
         return format_html(
             '<span title="{}">{}</span>',
             step.error_message,
-            Truncator(step.error_message).chars(120),
+            Truncator(step.error_message).chars(80),
         )
 
 
@@ -93,8 +93,19 @@ class AsyncActionReportAdmin(admin.ModelAdmin):
         "retried_error",
         "arguments",
     )
-    exclude = ("error_traceback", "attempts", "last_retry_error", "last_retry_attempt")
+    exclude = (
+        "error_traceback",
+        "attempts",
+        "last_retry_error",
+        "last_retry_attempt",
+        "progress_current",  # shown together as "progress"
+        "progress_total",
+        "progress_message",
+    )
     actions = ("retry_reports", "cancel_reports")
+
+    class Media:
+        css = {"all": ["async_actions/admin.css"]}
 
     @admin.display(description="dashboard")
     def dashboard(self, report: AsyncActionReport) -> str:

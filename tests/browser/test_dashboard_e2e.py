@@ -145,3 +145,25 @@ def test_screenshots_of_the_list_and_the_detail(signed_in_page, live_server, adm
         assert (SCREENSHOTS / f"dashboard-{name}.png").stat().st_size > 10_000
     # The phone layout fits its width: nothing scrolls sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_the_admins_step_table_fits_the_page(signed_in_page, live_server):
+    from async_actions import AsyncActionStep
+
+    report = AsyncActionReport.objects.create(
+        action="Sync invoices", status="failed", total_steps=2
+    )
+    for number, message in enumerate(["ConnectionError: " + "a long message " * 40, "x" * 400]):
+        AsyncActionStep.objects.create(
+            report=report,
+            task_id=f"t{number}",
+            task_name="example.invoices.tasks._fetch_page",
+            position=number,
+            status="failed",
+            error_message=message,
+        )
+    page = signed_in_page
+    page.goto(f"{live_server.url}/admin/async_actions/asyncactionreport/{report.pk}/change/")
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert page.locator("#steps-group td.field-number").all_inner_texts() == ["1", "2"]
