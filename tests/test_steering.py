@@ -184,3 +184,20 @@ def test_steps_are_numbered_from_one_without_gaps_after_a_replace(client):
     assert numbers == list(range(1, len(numbers) + 1))  # from 1, no gaps
     failed = next(step for step in steps if step["status"] == "failed")
     assert report.error_message.startswith(f"Failed at step {failed['position']} ")
+
+
+@worker
+def test_cancel_with_terminate_stops_a_running_step_where_remote_control_works(settings):
+    if settings.CELERY_BROKER_URL.startswith("filesystem"):
+        pytest.skip("The filesystem transport has no remote control: nothing can be terminated.")
+    report = start_action(
+        "Long step", chain(tasks.create_marker.si("killed", sleep=30), tasks.noop.si())
+    )
+    wait_for(lambda: report.steps.filter(status=StepStatus.RUNNING).exists(), what="the step")
+
+    assert cancel_action(report, terminate=True)
+    report = wait_for_report(report, timeout=30)
+
+    assert report.status == Status.CANCELLED
+    assert list(report.steps.values_list("status", flat=True)) == ["cancelled", "cancelled"]
+    assert not Marker.objects.filter(name="killed").exists()
