@@ -140,11 +140,14 @@ def test_screenshots_of_the_list_and_the_detail(signed_in_page, live_server, adm
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/actions/")
     page.screenshot(path=SCREENSHOTS / "dashboard-phone.png", full_page=True)
-
-    for name in ("list", "detail", "phone"):
-        assert (SCREENSHOTS / f"dashboard-{name}.png").stat().st_size > 10_000
     # The phone layout fits its width: nothing scrolls sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(f"{live_server.url}/actions/{sync.public_id}/")
+    page.screenshot(path=SCREENSHOTS / "dashboard-detail-phone.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    for name in ("list", "detail", "phone", "detail-phone"):
+        assert (SCREENSHOTS / f"dashboard-{name}.png").stat().st_size > 10_000
 
 
 def test_the_admins_step_table_fits_the_page(signed_in_page, live_server):
