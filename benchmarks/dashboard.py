@@ -172,3 +172,32 @@ def main(args: list[str]) -> None:
     )
     if over_budget:
         print(f"\nOver budget: {', '.join(over_budget)}")
+    _cancel_check()
+
+
+def _cancel_check(rounds: int = 3, count: int = 2000) -> None:
+    """What the worker's cancel check adds per tracked message, beside a bare round trip."""
+    from django.db import connection
+
+    from async_actions.cancelling import cancel_requested
+    from async_actions.models import AsyncActionReport
+
+    ids = list(AsyncActionReport.objects.order_by("-id").values_list("id", flat=True)[:count])
+
+    def select_one(_: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+    results: dict[str, list[float]] = {"SELECT 1": [], "cancel check": []}
+    for _ in range(rounds):  # interleaved: the machine's load hits both alike
+        for name, call in (("SELECT 1", select_one), ("cancel check", cancel_requested)):
+            started = time.perf_counter()
+            for report_id in ids:
+                call(report_id)
+            results[name].append((time.perf_counter() - started) / len(ids) * 1e6)
+    bare, check = (statistics.median(results[n]) for n in ("SELECT 1", "cancel check"))
+    print(
+        f"\nThe worker's cancel check, per tracked message: {check:.0f} us "
+        f"(a bare SELECT 1 round trip: {bare:.0f} us; {check / bare:.2f}x)"
+    )
