@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [endtoend|caller|tracking|workflows|lint] [options]``.
+"""Run the benchmarks: ``python -m benchmarks [SUITE] [options]``; SUITES lists them.
 
 With no suite name, all of them run.
 
@@ -20,6 +20,7 @@ SUITES = {
     "tracking": "tracking",
     "workflows": "workflows",
     "lint": "lint_bench",
+    "dashboard": "dashboard",
 }
 
 

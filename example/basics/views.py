@@ -14,11 +14,11 @@ from example.basics.tasks import divide, greet
 def start_greeting(request: HttpRequest) -> HttpResponse:
     name = request.user.get_username()
     report = start_action("Say hello", greet.s(name), triggered_by=request.user)
-    return redirect(f"/?report={report.pk}")
+    return redirect(f"/demo/?report={report.pk}")
 
 
 @require_POST
 @login_required
 def start_division_by_zero(request: HttpRequest) -> HttpResponse:
     report = start_action("Divide by zero", divide.s(1, 0), triggered_by=request.user)
-    return redirect(f"/?report={report.pk}")
+    return redirect(f"/demo/?report={report.pk}")

@@ -15,7 +15,7 @@ def start(client, url: str) -> AsyncActionReport:
     response = client.post(url)
     assert response.status_code == 302
     report = AsyncActionReport.objects.latest("created_at", "id")
-    assert response["Location"] == f"/?report={report.pk}"
+    assert response["Location"] == f"/demo/?report={report.pk}"
     return report
 
 
@@ -44,7 +44,7 @@ def test_both_reports_are_listed_in_the_admin_and_on_the_page(admin_client_logge
 
     client = admin_client_logged_in
     admin_page = client.get("/admin/async_actions/asyncactionreport/").content.decode()
-    home = client.get("/").content.decode()
+    home = client.get("/demo/").content.decode()
     status = admin_client_logged_in.get(f"/reports/{failed.pk}.json").json()
 
     for page in (admin_page, home):
