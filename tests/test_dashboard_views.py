@@ -8,12 +8,12 @@ viewer (view_asyncactionreport) and a full operator (view + retry + cancel).
 import uuid
 
 import pytest
-from async_actions.transitions import report_mark_failed
 from celery import chain
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from async_actions import AsyncActionReport, Status, start_action
+from async_actions.tracker import get_tracker
 from tests.testapp import tasks
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def failed(people):
     report = start_action(
         "Import contacts", chain(tasks.add.s(1, 2), tasks.fail.s()), triggered_by=people["starter"]
     )
-    report_mark_failed(
+    get_tracker().fail(
         report_id=report.pk,
         error_type="ValueError",
         error_message="bad row 7",
@@ -188,7 +188,7 @@ def test_detail_shows_the_error_escaped_traceback_timeline_and_masked_arguments(
         tasks.connect.s("db.example.com", "hunter2-secret", {"api_key": "k-123456"}),
         triggered_by=people["starter"],
     )
-    report_mark_failed(
+    get_tracker().fail(
         report_id=report.pk,
         error_type="ValueError",
         error_message="no",
