@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     # Longest error message stored; tracebacks are cut to TRACEBACK_MAX_CHARS, keeping the end.
     "ERROR_MESSAGE_MAX_CHARS": 10_000,
     "TRACEBACK_MAX_CHARS": 50_000,
+    # Largest return value, as JSON, that a django.tasks run stores on its report; past it
+    # the run fails with TaskReturnValueError (return an id, keep the data in your models).
+    "TASK_RETURN_VALUE_MAX_BYTES": 64 * 1024,
 }
 
 
