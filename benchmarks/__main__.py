@@ -1,9 +1,9 @@
-"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|lint] [options]``.
+"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|django_tasks|lint] [options]``.
 
 With no suite name, all of them run.
 
-tracking and workflows need the real services: PostgreSQL on 127.0.0.1:5432 and Redis on
-127.0.0.1:6379; lint needs nothing. Each suite runs in a process of its own, with the
+tracking, workflows and django_tasks need the real services: PostgreSQL on 127.0.0.1:5432
+and Redis on 127.0.0.1:6379; lint needs nothing. Each suite runs in a process of its own, with the
 settings it declares in ``ENV``.
 """
 
@@ -14,7 +14,12 @@ import os
 import subprocess
 import sys
 
-SUITES = {"tracking": "tracking", "workflows": "workflows", "lint": "lint_bench"}
+SUITES = {
+    "tracking": "tracking",
+    "workflows": "workflows",
+    "django_tasks": "django_tasks",
+    "lint": "lint_bench",
+}
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from async_actions.django_tasks.options import broker_kind, celery_priority
 from async_actions.django_tasks.results import STATUS_MAP
 from async_actions.errors import ActionCancelled, ActionLost, TaskReturnValueError
 from async_actions.tasks import RUN_DJANGO_TASK
-from async_actions.testing import wait_for, wait_for_report
+from async_actions.testing import wait_for_report
 from tests.celery_app import app
 from tests.testapp import dtasks, tasks
 from tests.testapp.models import Marker
@@ -394,3 +394,26 @@ def test_bad_backend_configuration_is_reported_by_id(options, queues, check_id):
         ids = [message.id for message in task_backends["default"].check()]
 
     assert ids == [check_id]
+
+
+@worker
+def test_aenqueue_from_async_code():
+    async def enqueue_and_read():
+        result = await dtasks.add.aenqueue(4, 5)
+        return result.id
+
+    result_id = asyncio.run(enqueue_and_read())
+
+    wait_for_report(int(result_id))
+    assert dtasks.add.get_result(result_id).return_value == 9
+
+
+@worker
+def test_a_run_shows_in_the_admin_as_its_action(client):
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+    result = finished(dtasks.named.enqueue())
+
+    page = client.get(f"/admin/async_actions/asyncactionreport/{result.id}/change/")
+
+    assert page.status_code == 200
+    assert "Named by the backend" in page.content.decode()
