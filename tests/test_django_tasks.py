@@ -4,6 +4,7 @@ The tasks are in tests/testapp/dtasks.py, the backends in settings.TASKS.
 """
 
 import asyncio
+import re
 from datetime import timedelta
 
 import pytest
@@ -417,3 +418,13 @@ def test_a_run_shows_in_the_admin_as_its_action(client):
 
     assert page.status_code == 200
     assert "Named by the backend" in page.content.decode()
+
+
+def test_the_documented_status_table_is_the_mapping():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "django-tasks.md").read_text()
+    table = doc.split("### Statuses", 1)[1].split("###", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| `(\w+)` \|", table, re.M)
+
+    assert dict(rows) == {ours: str(theirs) for ours, theirs in STATUS_MAP.items()}
