@@ -15,7 +15,7 @@ RUN_DJANGO_TASK = "async_actions.run_django_task"
 
 @shared_task(bind=True, name=RUN_DJANGO_TASK, ignore_result=True)
 def run_django_task(
-    self: Task, module_path: str, args: list[Any], kwargs: dict[str, Any], *, backend: str
+    self: Task[Any, Any], module_path: str, args: list[Any], kwargs: dict[str, Any], *, backend: str
 ) -> None:
     """Run the django.tasks function at `module_path`; its report holds the outcome."""
     from async_actions.django_tasks.runner import run

@@ -15,8 +15,7 @@ its guarantees); the result id is the report's id and `get_result` reads the rep
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from celery import current_app
 from django.core import checks
@@ -36,7 +35,7 @@ from async_actions.django_tasks._compat import (
 from async_actions.django_tasks.enqueue_as import current_enqueue_as
 
 
-class TaskArgumentsError(InvalidTask, TypeError):  # type: ignore[misc]
+class TaskArgumentsError(InvalidTask, TypeError):
     """Arguments that would not come back from JSON the same (a TypeError, as in Django)."""
 
 
@@ -47,14 +46,15 @@ class CeleryBackend(BaseTaskBackend):
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
-        self.options = opts.BackendOptions.from_params(self.options)
+        self.backend_options = opts.BackendOptions.from_params(self.options)
 
-    @property  # type: ignore[override]
-    def supports_priority(self) -> bool:
+    # A class attribute in Django; here a fact of the broker the Celery app uses.
+    @property
+    def supports_priority(self) -> bool:  # type: ignore[override]
         """Only brokers that order by priority: Redis and RabbitMQ, not the filesystem."""
         return opts.broker_kind(current_app) in opts.PRIORITY_BROKERS
 
-    def validate_task(self, task: Task) -> None:
+    def validate_task(self, task: Task[Any, Any]) -> None:
         if task.priority != 0 and not self.supports_priority:
             raise InvalidTask(
                 f"Backend does not support setting priority of tasks: the Celery broker "
@@ -63,7 +63,7 @@ class CeleryBackend(BaseTaskBackend):
             )
         super().validate_task(task)
 
-    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    def enqueue(self, task: Task[Any, Any], args: Any, kwargs: Any) -> TaskResult[Any, Any]:
         from async_actions.models import AsyncActionReport
         from async_actions.services import start_action
         from async_actions.tasks import run_django_task
@@ -83,7 +83,7 @@ class CeleryBackend(BaseTaskBackend):
             (task.module_path, args, kwargs), {"backend": self.alias}, **self._celery_options(task)
         )
         given = current_enqueue_as()
-        action = given.action or self.options.actions.get(task.module_path) or task.name
+        action = given.action or self.backend_options.actions.get(task.module_path) or task.name
         with transaction.atomic(using=router.db_for_write(AsyncActionReport)):
             report = start_action(
                 action,
@@ -97,7 +97,7 @@ class CeleryBackend(BaseTaskBackend):
             AsyncActionReport.objects.filter(pk=report.pk, task_call__isnull=True).update(
                 task_call=call
             )
-        result = TaskResult(
+        result: TaskResult[Any, Any] = TaskResult(
             task=task,
             id=str(report.pk),
             status=TaskResultStatus.READY,
@@ -114,23 +114,25 @@ class CeleryBackend(BaseTaskBackend):
         task_enqueued.send(type(self), task_result=result)
         return result
 
-    def get_result(self, result_id: str) -> TaskResult:
+    def get_result(self, result_id: str) -> TaskResult[Any, Any]:
         from async_actions.django_tasks.results import result_queryset, task_result_from_report
 
         report = result_queryset(result_id).first()
         return task_result_from_report(report, result_id, backend_alias=self.alias)
 
-    async def aget_result(self, result_id: str) -> TaskResult:
+    async def aget_result(self, result_id: str) -> TaskResult[Any, Any]:
         from async_actions.django_tasks.results import result_queryset, task_result_from_report
 
         report = await result_queryset(result_id).afirst()
         return task_result_from_report(report, result_id, backend_alias=self.alias)
 
-    def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
-        yield from super().check(**kwargs)
-        yield from opts.check_backend(self.alias, self.options, self.queues)
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        return [
+            *super().check(**kwargs),
+            *opts.check_backend(self.alias, self.backend_options, self.queues),
+        ]
 
-    def _celery_options(self, task: Task) -> dict[str, Any]:
+    def _celery_options(self, task: Task[Any, Any]) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if task.queue_name != DEFAULT_TASK_QUEUE_NAME:
             options["queue"] = task.queue_name  # "default" is the Celery app's default queue
@@ -141,10 +143,12 @@ class CeleryBackend(BaseTaskBackend):
         return options
 
 
-def json_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
+def json_arguments(
+    task: Task[Any, Any], args: Any, kwargs: Any
+) -> tuple[list[Any], dict[str, Any]]:
     """(args, kwargs) as JSON gives them back, or InvalidTask naming what does not survive."""
     try:
-        normalized = normalize_json([list(args), dict(kwargs)])
+        normalized = cast(list[Any], normalize_json([list(args), dict(kwargs)]))
         encoded = json.dumps(normalized, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TaskArgumentsError(

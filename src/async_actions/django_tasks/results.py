@@ -77,7 +77,7 @@ def result_queryset(result_id: Any) -> Any:
 
 def task_result_from_report(
     report: AsyncActionReport | None, result_id: Any, *, backend_alias: str
-) -> TaskResult:
+) -> TaskResult[Any, Any]:
     if report is None or not report.task_call:
         raise TaskResultDoesNotExist(f"No django.tasks result with id {result_id!r}.")
     call = report.task_call
@@ -86,7 +86,7 @@ def task_result_from_report(
             f"Result {result_id!r} belongs to task backend {call.get('backend')!r}, "
             f"not {backend_alias!r}."
         )
-    result = TaskResult(
+    result: TaskResult[Any, Any] = TaskResult(
         task=enqueued_task(call),
         id=str(report.pk),
         status=_status(report),
@@ -104,12 +104,12 @@ def task_result_from_report(
     return result
 
 
-def running(result: TaskResult) -> TaskResult:
+def running(result: TaskResult[Any, Any]) -> TaskResult[Any, Any]:
     """`result` as the run that is now under way sees itself (for TaskContext)."""
     return dataclasses.replace(result, status=TaskResultStatus.RUNNING)
 
 
-def enqueued_task(call: dict[str, Any]) -> Task:
+def enqueued_task(call: dict[str, Any]) -> Task[Any, Any]:
     """The Task as it was enqueued: its function, with the options `.using()` gave it."""
     task = import_string(call["task"])
     run_after = call.get("run_after")

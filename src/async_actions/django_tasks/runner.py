@@ -8,7 +8,7 @@ attempt, the return value, and the failing exception's class path.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from celery import Task as CeleryTask
 from django.utils import timezone
@@ -24,6 +24,7 @@ from async_actions.django_tasks._compat import (
     normalize_json,
     task_backends,
 )
+from async_actions.django_tasks.backend import CeleryBackend
 from async_actions.django_tasks.results import running
 from async_actions.errors import TaskReturnValueError
 from async_actions.models import ACTIVE_STATUSES, AsyncActionReport
@@ -31,13 +32,17 @@ from async_actions.signatures import report_id_from_stamps
 
 
 def run(
-    celery_task: CeleryTask, module_path: str, args: list[Any], kwargs: dict[str, Any], alias: str
+    celery_task: CeleryTask[Any, Any],
+    module_path: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    alias: str,
 ) -> None:
     request = celery_task.request
     report_id = report_id_from_stamps(getattr(request, "stamps", None))
     attempt = (request.retries or 0) + 1
     task = _load_task(module_path)
-    backend = task_backends[alias]
+    backend = cast(CeleryBackend, task_backends[alias])
     worker_ids = _record_attempt(report_id, attempt, request.hostname or "worker")
     try:
         if task.takes_context:
@@ -47,7 +52,7 @@ def run(
             value = task.call(*args, **kwargs)
         stored = _storable(value)
     except Exception as exc:
-        options = backend.options
+        options = backend.backend_options
         retry_on = options.retry_on()
         if retry_on and isinstance(exc, retry_on) and request.retries < options.max_retries:
             raise celery_task.retry(
@@ -59,7 +64,7 @@ def run(
         _active(report_id).update(return_value=stored)
 
 
-def _load_task(module_path: str) -> Task:
+def _load_task(module_path: str) -> Task[Any, Any]:
     found = import_string(module_path)
     if not isinstance(found, Task):
         raise TypeError(f"{module_path!r} is not a django.tasks Task (decorate it with @task).")
@@ -92,11 +97,11 @@ def _record_attempt(report_id: int | None, attempt: int, worker_id: str) -> list
 def _context_result(
     backend: Any,
     report_id: int | None,
-    task: Task,
+    task: Task[Any, Any],
     args: list[Any],
     kwargs: dict[str, Any],
     worker_ids: list[str],
-) -> TaskResult:
+) -> TaskResult[Any, Any]:
     if report_id is not None:
         return running(backend.get_result(str(report_id)))
     now = timezone.now()
