@@ -215,7 +215,7 @@ def test_arguments_that_do_not_round_trip_through_json_are_refused_at_enqueue():
 def test_a_retried_run_counts_its_attempts(async_actions_worker):
     result = finished(dtasks.flaky.enqueue(2))
 
-    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
     assert result.return_value == 3
     assert result.attempts == 3
     assert result.worker_ids == [async_actions_worker.hostname] * 3
@@ -229,7 +229,7 @@ def test_a_run_that_fails_past_its_retries_is_failed():
     result = finished(dtasks.flaky.enqueue(5))
 
     assert result.status == TaskResultStatus.FAILED
-    assert result.attempts == 3  # max_retries=2
+    assert result.attempts == 3, result.errors  # max_retries=2
     assert result.errors[0].exception_class is ConnectionError
 
 
