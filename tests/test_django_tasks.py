@@ -104,6 +104,15 @@ def test_an_idempotency_key_returns_the_first_result_and_runs_once():
 
     assert second.id == first.id
     finished(first)
+    with enqueue_as(idempotency_key="marker-once"):
+        third = dtasks.create_marker.enqueue("once")
+    assert (third.id, third.status) == (first.id, TaskResultStatus.SUCCESSFUL)
+    start_action("Celery", tasks.noop.s(), idempotency_key="celery-key")
+    with (
+        pytest.raises(InvalidTask, match="not a django.tasks run"),
+        enqueue_as(idempotency_key="celery-key"),
+    ):
+        dtasks.create_marker.enqueue("never")
     finished(dtasks.add.enqueue(0, 0))  # a later run on the same queue is done
     assert Marker.objects.filter(name="once").count() == 1
 

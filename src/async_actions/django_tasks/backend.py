@@ -66,7 +66,7 @@ class CeleryBackend(BaseTaskBackend):
     def enqueue(self, task: Task[Any, Any], args: Any, kwargs: Any) -> TaskResult[Any, Any]:
         from async_actions.models import AsyncActionReport
         from async_actions.services import start_action
-        from async_actions.tasks import run_django_task
+        from async_actions.tasks import RUN_DJANGO_TASK, run_django_task
 
         self.validate_task(task)
         args, kwargs = json_arguments(task, args, kwargs)
@@ -92,11 +92,16 @@ class CeleryBackend(BaseTaskBackend):
                 origin=given.origin,
                 idempotency_key=given.idempotency_key,
             )
+            if report.task_name != RUN_DJANGO_TASK:
+                raise InvalidTask(
+                    f"The idempotency key {given.idempotency_key!r} belongs to report "
+                    f"{report.pk}, which is not a django.tasks run."
+                )
+            if report.task_call is not None:
+                # An idempotency key used before: that run, as it is now.
+                return self.get_result(str(report.pk))
             # One more UPDATE, in the same transaction: start_action has no field for it.
-            # (An idempotency key used before returns that report: its call stays.)
-            AsyncActionReport.objects.filter(pk=report.pk, task_call__isnull=True).update(
-                task_call=call
-            )
+            AsyncActionReport.objects.filter(pk=report.pk).update(task_call=call)
         result: TaskResult[Any, Any] = TaskResult(
             task=task,
             id=str(report.pk),
