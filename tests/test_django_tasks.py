@@ -437,3 +437,14 @@ def test_the_documented_status_table_is_the_mapping():
     rows = re.findall(r"^\| `(\w+)` \| `(\w+)` \|", table, re.M)
 
     assert dict(rows) == {ours: str(theirs) for ours, theirs in STATUS_MAP.items()}
+
+
+@worker
+def test_the_celery_task_sent_without_a_report_runs_and_records_nothing():
+    from async_actions.tasks import run_django_task
+    from async_actions.testing import wait_for
+
+    run_django_task.delay("tests.testapp.dtasks.create_marker", ["direct"], {}, backend="default")
+
+    wait_for(lambda: Marker.objects.filter(name="direct").exists(), what="the direct run")
+    assert not AsyncActionReport.objects.exists()

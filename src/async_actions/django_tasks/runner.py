@@ -58,9 +58,10 @@ def run(
             raise celery_task.retry(
                 exc=exc, countdown=options.retry_delay, max_retries=options.max_retries
             ) from exc
-        _active(report_id).update(exception_class_path=class_path(type(exc))[:255])
+        if report_id is not None:
+            _active(report_id).update(exception_class_path=class_path(type(exc))[:255])
         raise
-    if stored is not None:
+    if stored is not None and report_id is not None:
         _active(report_id).update(return_value=stored)
 
 
@@ -71,7 +72,7 @@ def _load_task(module_path: str) -> Task[Any, Any]:
     return found
 
 
-def _active(report_id: int | None) -> Any:
+def _active(report_id: int) -> Any:
     # Never moves a finished report: a redelivered message after the end writes nothing.
     return AsyncActionReport.objects.filter(pk=report_id, status__in=ACTIVE_STATUSES)
 
