@@ -346,7 +346,8 @@ def test_a_cancelled_run_is_failed_with_an_action_cancelled_error():
 
 
 def test_a_lost_run_is_failed_with_an_action_lost_error():
-    result = dtasks.add.enqueue(1, 2)  # no worker: it stays pending
+    # Due in an hour: a session worker started by other tests holds it, unrun.
+    result = dtasks.add.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(1, 2)
     AsyncActionReport.objects.filter(pk=result.id).update(
         created_at=timezone.now() - timedelta(hours=2)
     )
@@ -359,7 +360,7 @@ def test_a_lost_run_is_failed_with_an_action_lost_error():
 
 
 def test_a_run_whose_worker_took_it_is_running_before_the_tracker_says_so():
-    result = dtasks.add.enqueue(1, 2)
+    result = dtasks.add.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(1, 2)
     # What the worker's first act writes, before the tracker's (buffered) start.
     AsyncActionReport.objects.filter(pk=result.id).update(worker_ids=["w1"])
 
