@@ -2,9 +2,9 @@
 
 With no suite name, all of them run.
 
-endtoend, caller, tracking and workflows need the real services: PostgreSQL on
-127.0.0.1:5432 and Redis on 127.0.0.1:6379; lint needs nothing. Each suite runs in a
-process of its own, with the settings it declares in ``ENV``.
+endtoend, caller, tracking, workflows, django_tasks and dashboard need the real services:
+PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379; lint needs nothing. Each suite
+runs in a process of its own, with the settings it declares in ``ENV``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ SUITES = {
     "workflows": "workflows",
     "lint": "lint_bench",
     "dashboard": "dashboard",
+    "django_tasks": "django_tasks",
 }
 
 

@@ -34,3 +34,10 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("AA_BENCH_QUEUE", "aa-bench")
 CELERY_RESULT_BACKEND = os.environ.get("AA_BENCH_RESULT_BACKEND") or None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+
+# django.tasks (Django 6) or the django-tasks backport (Django 5.2), on the CeleryBackend.
+try:
+    import django.tasks  # noqa: F401
+except ImportError:
+    INSTALLED_APPS.append("django_tasks")
+TASKS = {"default": {"BACKEND": "async_actions.django_tasks.CeleryBackend"}}

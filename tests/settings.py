@@ -77,3 +77,23 @@ if "AA_TEST_FLUSH_INTERVAL" in os.environ:
 
 # A secret the tests make a task leak, to check it never reaches the database.
 INVOICES_PLUS_API_KEY = "ipk_live_7fa3c0de5ecre7"
+
+# django.tasks (Django 6) or the django-tasks backport (Django 5.2), run on Celery.
+try:
+    import django.tasks  # noqa: F401
+except ImportError:
+    INSTALLED_APPS.append("django_tasks")
+# A second queue of this run's own, for the routing test's extra worker.
+DJANGO_TASKS_OTHER_QUEUE = f"aa-test-{_run}-other"
+TASKS = {
+    "default": {
+        "BACKEND": "async_actions.django_tasks.CeleryBackend",
+        "QUEUES": ["default", DJANGO_TASKS_OTHER_QUEUE],
+        "OPTIONS": {"actions": {"tests.testapp.dtasks.named": "Named by the backend"}},
+    },
+    # DEP 14 has no retries: a task opts in by using this alias.
+    "retrying": {
+        "BACKEND": "async_actions.django_tasks.CeleryBackend",
+        "OPTIONS": {"retry_on": ["builtins.ConnectionError"], "max_retries": 2, "retry_delay": 0},
+    },
+}

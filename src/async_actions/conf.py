@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "DASHBOARD_PAGE_SIZE": 50,
     # Seconds between the dashboard's refreshes of unfinished rows.
     "DASHBOARD_POLL_INTERVAL": 1.5,
+    # Largest return value, as JSON, that a django.tasks run stores on its report; past it
+    # the run fails with TaskReturnValueError (return an id, keep the data in your models).
+    "TASK_RETURN_VALUE_MAX_BYTES": 64 * 1024,
 }
 
 

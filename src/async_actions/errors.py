@@ -11,3 +11,19 @@ class InvalidActionError(AsyncActionsError, ValueError):
 
 class NotChainableError(AsyncActionsError, TypeError):
     """A `@chainable` function returned something other than signatures."""
+
+
+class TaskReturnValueError(AsyncActionsError, ValueError):
+    """A django.tasks function returned a value that cannot be stored (not JSON, too large)."""
+
+
+class ActionCancelled(AsyncActionsError):
+    """Reported by django.tasks results for an action that was cancelled (never raised)."""
+
+
+class ActionLost(AsyncActionsError):
+    """Reported by django.tasks results for an action whose worker or message was lost."""
+
+
+class ActionFailed(AsyncActionsError):
+    """Reported by django.tasks results for a failure whose exception class is unknown."""

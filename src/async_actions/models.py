@@ -86,6 +86,17 @@ class AsyncActionReport(models.Model):
     progress_total = models.PositiveIntegerField(null=True, blank=True)
     progress_message = models.CharField(max_length=255, blank=True, default="")
 
+    # Only for django.tasks runs (async_actions.django_tasks); other actions leave these empty.
+    # What was enqueued (task path, args, kwargs, backend, queue, priority, run_after):
+    # written by the caller with the report.
+    task_call = models.JSONField(null=True, blank=True)
+    # Written by the worker: what DEP 14's TaskResult reports besides the status.
+    return_value = models.JSONField(null=True, blank=True)
+    exception_class_path = models.CharField(max_length=255, blank=True, default="")
+    last_attempted_at = models.DateTimeField(null=True, blank=True)
+    # One entry per attempt, in order (DEP 14 counts attempts as len(worker_ids)).
+    worker_ids = models.JSONField(default=list, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [
