@@ -30,6 +30,9 @@ def _statements(body: list[ast.stmt]) -> int:
         if isinstance(node, ast.stmt):
             count += 1
             stack.extend(ast.iter_child_nodes(node))
+        elif isinstance(node, ast.ExceptHandler | ast.match_case):
+            # Not statements themselves, but the statements in them are logic too.
+            stack.extend(node.body)
     return count
 
 

@@ -1,0 +1,311 @@
+"""Records, during the module walk, what each function calls and does, for the call graph.
+
+Each named function (module level or a method) gets a `FunctionSummary`: the calls it makes
+(resolved to qualified names where the module's imports allow) and its effects - work it
+launches, tasks it sends, results it waits on, model writes that fire Django signals. Code in
+nested functions and lambdas counts for the function around them. Classes, signal receivers
+and the project's own wrappers around `transaction.atomic` are recorded too. The project-wide
+rules (`rules/reach.py`) follow these summaries from each task.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from async_actions.lint.context import Context
+from async_actions.lint.index import ClassSummary, FunctionSummary, ModuleSummary, Receiver, Site
+from async_actions.lint.names import dotted, last_part
+from async_actions.lint.rules import transactions
+from async_actions.lint.rules.results import is_wait
+from async_actions.lint.spellings import is_launch, manager_chain
+
+_SENDS = frozenset({"delay", "apply_async"})
+# Writes that fire pre/post_save, and those that fire pre/post_delete.
+_SAVE_WRITES = frozenset({"save", "create", "get_or_create", "update_or_create"})
+_DELETE_WRITES = frozenset({"delete"})
+_CONTEXT_MANAGERS = frozenset({"contextmanager", "asynccontextmanager"})
+_PICKLE = ("pickle", "application/x-python-serialize")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Recorder:
+    def __init__(self, summary: ModuleSummary, source_mentions_atomic: bool) -> None:
+        self.summary = summary
+        self.stack: list[FunctionSummary | None] = []
+        self.check_wrappers = source_mentions_atomic
+
+    # -- functions and classes -------------------------------------------------------------
+
+    def enter_class(self, ctx: Context, node: ast.ClassDef) -> None:
+        if self.stack:
+            return  # a class inside a function: its methods count for that function
+        bases = [q for b in node.bases if (q := ctx.resolve(b)) is not None]
+        methods = {
+            s.name for s in node.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        summary = ClassSummary(self._class_key(ctx), bases, methods)
+        self.summary.classes.append(summary)
+        if self.check_wrappers and "__enter__" in methods:
+            for stmt in node.body:
+                if isinstance(stmt, ast.FunctionDef) and stmt.name == "__enter__":
+                    if any(_atomic_call(ctx, n) for n in ast.walk(stmt)):
+                        self.summary.atomic_wrappers[summary.key] = "cm"
+
+    def _class_key(self, ctx: Context) -> str:
+        return ".".join([ctx.module, *(c.name for c in ctx.classes)])
+
+    def enter_function(self, ctx: Context, node: ast.AST) -> None:
+        if self.stack or isinstance(node, ast.Lambda):
+            self.stack.append(None)  # nested: recorded into the enclosing function
+            return
+        assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        owner = self._class_key(ctx) if ctx.classes else ctx.module
+        summary = FunctionSummary(f"{owner}.{node.name}", node.name, ctx.path, node.lineno)
+        self.summary.functions.append(summary)
+        self.stack.append(summary)
+        self._receiver_decorators(ctx, node, summary.key)
+        if self.check_wrappers:
+            kind = _wrapper_kind(ctx, node)
+            if kind:
+                self.summary.atomic_wrappers[summary.key] = kind
+
+    def exit_function(self, ctx: Context, node: ast.AST) -> None:
+        self.stack.pop()
+
+    def _current(self) -> FunctionSummary | None:
+        for summary in reversed(self.stack):
+            if summary is not None:
+                return summary
+        return None
+
+    def _receiver_decorators(self, ctx: Context, node: ast.FunctionDef | ast.AsyncFunctionDef,
+                             key: str) -> None:
+        for dec in node.decorator_list:
+            if not isinstance(dec, ast.Call) and not isinstance(dec, ast.Attribute):
+                continue
+            func = dec.func if isinstance(dec, ast.Call) else dec
+            keywords = dec.keywords if isinstance(dec, ast.Call) else []
+            if last_part(func) == "receiver" and isinstance(dec, ast.Call) and dec.args:
+                first = dec.args[0]
+                signals = first.elts if isinstance(first, ast.List | ast.Tuple) else [first]
+                self._receivers(signals, keywords, key)
+            elif isinstance(func, ast.Attribute) and func.attr == "connect":
+                # @task_success.connect / @signals.task_prerun.connect(sender=...)
+                self._receivers([func.value], keywords, key)
+
+    def _receivers(self, signals: list[ast.expr], keywords: list[ast.keyword], key: str) -> None:
+        sender = next((k.value for k in keywords if k.arg == "sender"), None)
+        sender_name = None
+        if sender is not None:
+            if isinstance(sender, ast.Constant) and isinstance(sender.value, str):
+                sender_name = sender.value.rpartition(".")[2]
+            else:
+                sender_name = last_part(sender) or "?"
+        for signal in signals:
+            name = last_part(signal)
+            if name:
+                self.summary.receivers.append(Receiver(name, sender_name, key))
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def call(self, ctx: Context, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "connect" and node.args:
+            # post_save.connect(handler, sender=Order): anywhere, even at module level
+            target = ctx.resolve(node.args[0]) if isinstance(node.args[0], ast.Name | ast.Attribute) else None
+            if target is not None:
+                self._receivers([func.value], node.keywords, target)
+        summary = self._current()
+        if summary is None:
+            self._module_level(ctx, node)
+            return
+        site = dict(
+            line=node.lineno,
+            col=node.col_offset + 1,
+            atomic=bool(ctx.atomic),
+            contexts=tuple(ctx.contexts),
+            deferred=bool(ctx.deferred),
+        )
+        text = _short(ast.unparse(func))
+        how = is_launch(ctx, node)
+        if how is not None:
+            summary.effects.append(Site("launch", text=f"`{text}()`", **site))  # type: ignore[arg-type]
+            if isinstance(func, ast.Attribute) and func.attr in _SENDS:
+                summary.effects.append(Site("send", text=f"`{text}()`", **site))  # type: ignore[arg-type]
+            return
+        if is_wait(ctx, node):
+            summary.effects.append(Site("wait", text=f"`{text}()`", **site))  # type: ignore[arg-type]
+            return
+        model_write = _signal_write(ctx, node)
+        if model_write is not None:
+            for target in model_write:
+                summary.calls.append(Site(target, text=f"`{text}()`", **site))  # type: ignore[arg-type]
+            return
+        target = self._target(ctx, node)
+        if target is not None:
+            summary.calls.append(Site(target, text=f"{text}()", **site))  # type: ignore[arg-type]
+
+    def _target(self, ctx: Context, node: ast.Call) -> str | None:
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            value = func.value
+            if isinstance(value, ast.Name) and value.id in ("self", "cls") and ctx.classes:
+                return f"self:{self._class_key(ctx)}:{func.attr}"
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Name)
+                and value.func.id == "super"
+                and ctx.classes
+            ):
+                return f"super:{self._class_key(ctx)}:{func.attr}"
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
+                owner = ctx.resolve(value.func)  # Service().run()
+                return None if owner is None else f"{owner}.{func.attr}"
+            if isinstance(value, ast.Name):
+                # service = Service(...); service.run()
+                values = ctx.assigned(value.id)
+                if len(values) == 1 and isinstance(values[0], ast.Call):
+                    ctor = values[0].func
+                    if isinstance(ctor, ast.Name | ast.Attribute):
+                        owner = ctx.resolve(ctor)
+                        if owner is not None and last_part(ctor)[:1].isupper():  # type: ignore[index]
+                            return f"{owner}.{func.attr}"
+        if isinstance(func, ast.Name | ast.Attribute):
+            return ctx.resolve(func)
+        return None
+
+    def _module_level(self, ctx: Context, node: ast.Call) -> None:
+        for kw in node.keywords:
+            if kw.arg and "serializer" in kw.arg and _is_pickle(kw.value):
+                self.summary.uses_pickle = True  # Celery(task_serializer="pickle")
+
+    def end_module(self, ctx: Context, summary: ModuleSummary) -> None:
+        tree = ctx.scopes[0].node
+        assert isinstance(tree, ast.Module)
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign):
+                names = [dotted(t) or "" for t in stmt.targets]
+                upper = " ".join(names).upper()
+                if ("SERIALIZER" in upper or "ACCEPT_CONTENT" in upper) and _is_pickle(stmt.value):
+                    summary.uses_pickle = True
+                if self.check_wrappers and _atomic_value(ctx, stmt.value):
+                    for name in names:
+                        if name and "." not in name:
+                            summary.atomic_wrappers[f"{ctx.module}.{name}"] = "both"
+
+
+def _is_pickle(expr: ast.expr) -> bool:
+    return any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in _PICKLE
+        for n in ast.walk(expr)
+    )
+
+
+def _atomic_call(ctx: Context, node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and transactions.is_atomic(ctx, node)
+
+
+def _atomic_value(ctx: Context, expr: ast.expr | None) -> bool:
+    """`transaction.atomic`, `transaction.atomic(using=...)`, `partial(transaction.atomic, ...)`."""
+    if expr is None:
+        return False
+    if isinstance(expr, ast.Name | ast.Attribute | ast.Call) and transactions.is_atomic(ctx, expr):
+        return True
+    return (
+        isinstance(expr, ast.Call)
+        and last_part(expr.func) == "partial"
+        and bool(expr.args)
+        and transactions.is_atomic(ctx, expr.args[0])
+    )
+
+
+def _wrapper_kind(ctx: Context, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """Is this function the project's own `atomic`: a context manager or a decorator?"""
+    is_cm = any(last_part(d) in _CONTEXT_MANAGERS for d in node.decorator_list)
+    deco = False
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Return) and _atomic_value(ctx, sub.value):
+            return "both"  # def db_atomic(): return transaction.atomic(using="x")
+        if isinstance(sub, ast.With | ast.AsyncWith) and any(
+            transactions.is_atomic(ctx, i.context_expr) for i in sub.items
+        ):
+            inner = [n for stmt in sub.body for n in ast.walk(stmt)]
+            if is_cm and any(isinstance(n, ast.Yield) for n in inner):
+                return "cm"  # @contextmanager: with atomic(): yield
+            if sub is not node and _in_nested(node, sub) and any(
+                isinstance(n, ast.Call) for n in inner
+            ):
+                deco = True  # def deco(f): def inner(*a): with atomic(): return f(*a)
+        if (
+            isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef)
+            and sub is not node
+            and any(transactions.is_atomic(ctx, d) for d in sub.decorator_list)
+        ):
+            deco = True  # def deco(f): @transaction.atomic def inner(...): ...
+    return "deco" if deco else None
+
+
+def _in_nested(outer: ast.AST, target: ast.AST) -> bool:
+    for sub in ast.walk(outer):
+        if sub is not outer and isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef):
+            if any(n is target for n in ast.walk(sub)):
+                return True
+    return False
+
+
+def _model_of(ctx: Context, expr: ast.expr, depth: int = 0) -> str | None:
+    """The model class's short name behind `Model.objects...` or a local bound to it."""
+    chain = manager_chain(expr)
+    if chain is not None:
+        root: ast.expr = expr
+        while True:
+            if isinstance(root, ast.Call):
+                root = root.func
+            elif isinstance(root, ast.Attribute) and root.attr not in (
+                "objects",
+                "_default_manager",
+            ):
+                root = root.value
+            elif isinstance(root, ast.Subscript):
+                root = root.value
+            else:
+                break
+        if isinstance(root, ast.Attribute):
+            name = last_part(root.value)
+            return name if name and name[:1].isupper() else None
+        return None
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name | ast.Attribute):
+        # Order(...): a class imported from a models module (or defined in one)
+        qual = f".{ctx.resolve(expr.func) or ''}"
+        name = last_part(expr.func)
+        return name if name and ".models." in qual and name[:1].isupper() else None
+    if isinstance(expr, ast.Subscript):
+        return _model_of(ctx, expr.value, depth)
+    if isinstance(expr, ast.Name) and depth < 2:
+        values = ctx.assigned(expr.id)
+        models = {_model_of(ctx, v, depth + 1) for v in values}
+        if len(models) == 1:
+            return models.pop()
+    return None
+
+
+def _signal_write(ctx: Context, node: ast.Call) -> list[str] | None:
+    """`signal:<name>:<Model>` targets for a write that fires Django model signals."""
+    func = node.func
+    if not isinstance(func, ast.Attribute):
+        return None
+    if func.attr in _SAVE_WRITES:
+        signals = ("pre_save", "post_save")
+    elif func.attr in _DELETE_WRITES:
+        signals = ("pre_delete", "post_delete")
+    else:
+        return None
+    if func.attr == "save" and (node.args or isinstance(func.value, ast.Call)):
+        return None  # form.save(commit=False), obj.save(path) on a non-model...
+    model = _model_of(ctx, func.value)
+    if model is None:
+        return None
+    return [f"signal:{s}:{model}" for s in signals]
