@@ -48,7 +48,7 @@ def _file(folder: str, name: str) -> Path:
 def load(folder: str, name: str) -> Any | None:
     try:
         with _file(folder, name).open("rb") as fh:
-            return pickle.load(fh)
+            return pickle.load(fh)  # noqa: S301 - our own cache folder, written by us
     except Exception:  # noqa: BLE001 - a broken cache entry is a miss, never an error
         return None
 

@@ -81,8 +81,9 @@ class Recorder:
                 return summary
         return None
 
-    def _receiver_decorators(self, ctx: Context, node: ast.FunctionDef | ast.AsyncFunctionDef,
-                             key: str) -> None:
+    def _receiver_decorators(
+        self, ctx: Context, node: ast.FunctionDef | ast.AsyncFunctionDef, key: str
+    ) -> None:
         for dec in node.decorator_list:
             if not isinstance(dec, ast.Call) and not isinstance(dec, ast.Attribute):
                 continue
@@ -115,7 +116,11 @@ class Recorder:
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "connect" and node.args:
             # post_save.connect(handler, sender=Order): anywhere, even at module level
-            target = ctx.resolve(node.args[0]) if isinstance(node.args[0], ast.Name | ast.Attribute) else None
+            target = (
+                ctx.resolve(node.args[0])
+                if isinstance(node.args[0], ast.Name | ast.Attribute)
+                else None
+            )
             if target is not None:
                 self._receivers([func.value], node.keywords, target)
         summary = self._current()
@@ -235,9 +240,7 @@ def _wrapper_kind(ctx: Context, node: ast.FunctionDef | ast.AsyncFunctionDef) ->
             inner = [n for stmt in sub.body for n in ast.walk(stmt)]
             if is_cm and any(isinstance(n, ast.Yield) for n in inner):
                 return "cm"  # @contextmanager: with atomic(): yield
-            if sub is not node and _in_nested(node, sub) and any(
-                isinstance(n, ast.Call) for n in inner
-            ):
+            if _in_nested(node, sub) and any(isinstance(n, ast.Call) for n in inner):
                 deco = True  # def deco(f): def inner(*a): with atomic(): return f(*a)
         if (
             isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef)

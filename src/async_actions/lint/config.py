@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any

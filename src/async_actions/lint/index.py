@@ -119,9 +119,9 @@ class ProjectIndex:
         self.steps: dict[str, list[StepUse]] = {}
         for summary in self.modules:
             for step in summary.steps:
-                task = self.resolve(step.target, step.name)
-                if task is not None:
-                    self.steps.setdefault(task.key, []).append(step)
+                target = self.resolve(step.target, step.name)
+                if target is not None:
+                    self.steps.setdefault(target.key, []).append(step)
 
     def resolve(self, target: str | None, name: str) -> TaskSummary | None:
         if target in self.tasks:

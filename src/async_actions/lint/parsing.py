@@ -16,7 +16,7 @@ from typing import Any
 try:  # an extra (`async-actions[lint]`): without it only the running Python's grammar is read
     import libcst as cst
 except ImportError:  # pragma: no cover - the test environment installs it
-    cst = None
+    cst = None  # type: ignore[assignment]
 
 
 def parse(source: str, path: str) -> ast.Module:

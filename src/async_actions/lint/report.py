@@ -65,7 +65,7 @@ def _uri(path: str) -> str:
 
 
 def sarif(findings: list[Finding], files: int) -> str:
-    """SARIF 2.1.0, the format GitHub code scanning uploads (`github/codeql-action/upload-sarif`)."""
+    """SARIF 2.1.0, the format GitHub code scanning uploads (codeql-action/upload-sarif)."""
     from async_actions import __version__
 
     codes = {"AA000": "the file cannot be parsed", **RULES}
@@ -75,7 +75,9 @@ def sarif(findings: list[Finding], files: int) -> str:
             "name": code,
             "shortDescription": {"text": title},
             "fullDescription": {"text": title},
-            "help": {"text": f"{code}: {title}. Bad and good examples: docs/lint.md#{code.lower()}"},
+            "help": {
+                "text": f"{code}: {title}. Bad and good examples: docs/lint.md#{code.lower()}"
+            },
             "defaultConfiguration": {"level": "error"},
         }
         for code, title in codes.items()

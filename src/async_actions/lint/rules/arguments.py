@@ -61,7 +61,7 @@ def _signals_of(ctx: Context, node: ast.AST) -> set[str]:
 
 
 def _instance_kind(ctx: Context, expr: ast.expr) -> str | None:
-    """"save" or "delete" when `expr` is a model signal's `instance`, else None."""
+    """ "save" or "delete" when `expr` is a model signal's `instance`, else None."""
     scope = ctx.function_scope()
     if scope is None or isinstance(scope.node, ast.Lambda):
         return None
@@ -155,7 +155,7 @@ def _local_kind(ctx: Context, expr: ast.Name, depth: int = 0) -> str | None:
 
 
 def model_instance_kind(ctx: Context, expr: ast.expr) -> str | None:
-    """"save" for a live model instance, "delete" for a deleted one (pre/post_delete)."""
+    """ "save" for a live model instance, "delete" for a deleted one (pre/post_delete)."""
     if isinstance(expr, ast.Name):
         return _local_kind(ctx, expr)
     if isinstance(expr, ast.Attribute):

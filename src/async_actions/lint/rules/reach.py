@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from async_actions.lint.config import Config
@@ -66,7 +66,7 @@ class Graph:
             self._by_tail.setdefault(_tail(key), []).append(key)
         self._resolved: dict[str, str | None] = {}
 
-    def _key(self, qual: str, table: dict[str, object] | dict[str, str]) -> str | None:
+    def _key(self, qual: str, table: Mapping[str, object]) -> str | None:
         """The key for a name as imported somewhere: exact, or the one module path ending alike.
 
         The linted tree's module names may be rooted differently from the imports
@@ -97,7 +97,9 @@ class Graph:
             return self.method(owner, name)  # Service.run, Service().run()
         return None
 
-    def method(self, cls: str, name: str, *, inherited_only: bool = False) -> FunctionSummary | None:
+    def method(
+        self, cls: str, name: str, *, inherited_only: bool = False
+    ) -> FunctionSummary | None:
         """`name` looked up on class `cls` and its project bases (breadth first: near enough)."""
         start = self._key(cls, self.classes)
         if start is None:
@@ -214,8 +216,9 @@ def _message(code: str, effect: Site, path: list[Hop], task: str, step: str | No
     )
 
 
-def _task_paths(graph: Graph, index: ProjectIndex, task: TaskSummary, depth: int,
-                report: Report) -> None:
+def _task_paths(
+    graph: Graph, index: ProjectIndex, task: TaskSummary, depth: int, report: Report
+) -> None:
     step = _step_where(index, task)
     body = graph.functions.get(task.body)
     if body is not None:
@@ -226,8 +229,13 @@ def _task_paths(graph: Graph, index: ProjectIndex, task: TaskSummary, depth: int
                     code = _code(effect, step, launch_ok=True)
                     if code and code not in done:
                         done.add(code)
-                        report(task.path, call.line, call.col, code,
-                               _message(code, effect, path, task.name, step))
+                        report(
+                            task.path,
+                            call.line,
+                            call.col,
+                            code,
+                            _message(code, effect, path, task.name, step),
+                        )
     # The hooks of its base class, and Celery signal receivers for this task by name.
     starts: list[tuple[Hop, bool]] = []
     owner = task.key if task.is_class else task.base
@@ -235,22 +243,33 @@ def _task_paths(graph: Graph, index: ProjectIndex, task: TaskSummary, depth: int
         for hook in HOOKS:
             method = graph.method(owner, hook)
             if method is not None and method.key != task.body:
-                starts.append((Hop(method, f"{method.key.split('.')[-2]}.{hook}()"), hook in _LAUNCH_HOOKS))
+                starts.append(
+                    (Hop(method, f"{method.key.split('.')[-2]}.{hook}()"), hook in _LAUNCH_HOOKS)
+                )
     for signal in _TASK_SIGNALS:
         for sender, receiver in graph.receivers.get(signal, []):
             if sender is not None and sender == task.name:
                 function = graph.function(receiver)
                 if function is not None:
-                    starts.append((Hop(function, f"{signal} receiver {function.name}()"),
-                                   signal in _LAUNCH_SIGNALS))
-    done = set()
+                    starts.append(
+                        (
+                            Hop(function, f"{signal} receiver {function.name}()"),
+                            signal in _LAUNCH_SIGNALS,
+                        )
+                    )
+    reported: set[tuple[str, str]] = set()
     for hop, launch_ok in starts:
         for effect, path in graph.reach([hop], depth):
             code = _code(effect, step, launch_ok=launch_ok)
-            if code and (code, hop.function.key) not in done:
-                done.add((code, hop.function.key))
-                report(task.path, task.line, task.col, code,
-                       _message(code, effect, path, task.name, step))
+            if code and (code, hop.function.key) not in reported:
+                reported.add((code, hop.function.key))
+                report(
+                    task.path,
+                    task.line,
+                    task.col,
+                    code,
+                    _message(code, effect, path, task.name, step),
+                )
 
 
 def _code(effect: Site, step: str | None, *, launch_ok: bool) -> str | None:
@@ -279,14 +298,19 @@ def _worker_signals(graph: Graph, index: ProjectIndex, depth: int, report: Repor
                     continue
                 at = where(path[-1].function.path, effect.line)
                 what = (
-                    "waits for another task" if code == "AA103"
-                    else f"launches work that chain steps such as `{steps[0].name}` do not "
-                    "return"
+                    "waits for another task"
+                    if code == "AA103"
+                    else f"launches work that chain steps such as `{steps[0].name}` do not return"
                 )
-                report(function.path, function.line, 1, code,
-                       f"{effect.text} ({at}) {what} inside every task, {via(path)}: a "
-                       f"`{signal}` receiver without a sender runs in the worker around each "
-                       "task.")
+                report(
+                    function.path,
+                    function.line,
+                    1,
+                    code,
+                    f"{effect.text} ({at}) {what} inside every task, {via(path)}: a "
+                    f"`{signal}` receiver without a sender runs in the worker around each "
+                    "task.",
+                )
 
 
 def _transactions(graph: Graph, depth: int, report: Report) -> None:
@@ -296,11 +320,16 @@ def _transactions(graph: Graph, depth: int, report: Report) -> None:
                 continue
             wrapper = _wrapped(graph, effect)
             if wrapper is not None:
-                report(function.path, effect.line, effect.col, "AA102",
-                       f"{effect.text} inside `{wrapper}`, the project's own wrapper around "
-                       "`transaction.atomic`: the worker can start before the commit and not "
-                       "find the rows. Send it with `transaction.on_commit(lambda: ...)` or "
-                       "`.delay_on_commit()`.")
+                report(
+                    function.path,
+                    effect.line,
+                    effect.col,
+                    "AA102",
+                    f"{effect.text} inside `{wrapper}`, the project's own wrapper around "
+                    "`transaction.atomic`: the worker can start before the commit and not "
+                    "find the rows. Send it with `transaction.on_commit(lambda: ...)` or "
+                    "`.delay_on_commit()`.",
+                )
         for call in function.calls:
             if call.deferred:
                 continue
@@ -309,18 +338,26 @@ def _transactions(graph: Graph, depth: int, report: Report) -> None:
                 continue
             for hop in graph.callees(call):
                 sent = next(
-                    (e for e in graph.reach([hop], depth, skip_deferred=True)
-                     if e[0].target == "send"),
+                    (
+                        e
+                        for e in graph.reach([hop], depth, skip_deferred=True)
+                        if e[0].target == "send"
+                    ),
                     None,
                 )
                 if sent is not None:
                     effect, path = sent
                     at = where(path[-1].function.path, effect.line)
-                    report(function.path, call.line, call.col, "AA102",
-                           f"{effect.text} ({at}) is sent inside `{inside}` here, {via(path)}: "
-                           "the worker can start before the commit and not find the rows. "
-                           "Send it with `transaction.on_commit(lambda: ...)` or "
-                           "`.delay_on_commit()`.")
+                    report(
+                        function.path,
+                        call.line,
+                        call.col,
+                        "AA102",
+                        f"{effect.text} ({at}) is sent inside `{inside}` here, {via(path)}: "
+                        "the worker can start before the commit and not find the rows. "
+                        "Send it with `transaction.on_commit(lambda: ...)` or "
+                        "`.delay_on_commit()`.",
+                    )
                     break
 
 
