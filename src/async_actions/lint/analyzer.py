@@ -201,19 +201,22 @@ def _connected(tree: ast.Module) -> dict[str, set[str]]:
 
 def _module_bindings(
     tree: ast.Module, module: str, is_package: bool
-) -> tuple[dict[str, str], set[str]]:
+) -> tuple[dict[str, str], set[str], dict[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
     imports: dict[str, str] = {}
     defs: set[str] = set()
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     for stmt in module_level(tree.body):
         if isinstance(stmt, ast.Import | ast.ImportFrom):
             imports.update(import_targets(stmt, module, is_package))
         elif isinstance(stmt, (*_FUNCTIONS, ast.ClassDef)):
             defs.add(stmt.name)
+            if isinstance(stmt, _FUNCTIONS):
+                functions[stmt.name] = stmt
         elif isinstance(stmt, ast.Assign):
             defs.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
     for name in defs:
         imports.pop(name, None)  # redefined after import: the local definition wins
-    return imports, defs
+    return imports, defs, functions
 
 
 def analyze_source(
@@ -233,7 +236,7 @@ def analyze_source(
         col = getattr(exc, "offset", None) or 1
         msg = getattr(exc, "msg", None) or str(exc)
         return [Finding(path, line, col, SYNTAX_ERROR, f"cannot parse this file: {msg}")], summary
-    imports, defs = _module_bindings(tree, name, is_package)
+    imports, defs, functions = _module_bindings(tree, name, is_package)
     ctx = Context(
         path=path,
         module=name,
@@ -241,6 +244,7 @@ def analyze_source(
         config=config,
         imports=imports,
         module_defs=defs,
+        module_functions=functions,
         tasks=find_tasks(tree, name, imports, config.task_decorators),
     )
     if ".connect(" in source:

@@ -36,6 +36,9 @@ class Recorder:
         self.summary = summary
         self.stack: list[FunctionSummary | None] = []
         self.check_wrappers = source_mentions_atomic
+        # Inside a nested `def`: it runs when called, maybe after the commit (handed to
+        # on_commit by name), so what it sends does not count as sent in the transaction.
+        self.nested = 0
 
     # -- functions and classes -------------------------------------------------------------
 
@@ -60,6 +63,8 @@ class Recorder:
     def enter_function(self, ctx: Context, node: ast.AST) -> None:
         if self.stack or isinstance(node, ast.Lambda):
             self.stack.append(None)  # nested: recorded into the enclosing function
+            if not isinstance(node, ast.Lambda):
+                self.nested += 1
             return
         assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         owner = self._class_key(ctx) if ctx.classes else ctx.module
@@ -73,7 +78,8 @@ class Recorder:
                 self.summary.atomic_wrappers[summary.key] = kind
 
     def exit_function(self, ctx: Context, node: ast.AST) -> None:
-        self.stack.pop()
+        if self.stack.pop() is None and not isinstance(node, ast.Lambda):
+            self.nested -= 1
 
     def _current(self) -> FunctionSummary | None:
         for summary in reversed(self.stack):
@@ -114,15 +120,21 @@ class Recorder:
 
     def call(self, ctx: Context, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "connect" and node.args:
-            # post_save.connect(handler, sender=Order): anywhere, even at module level
-            target = (
-                ctx.resolve(node.args[0])
-                if isinstance(node.args[0], ast.Name | ast.Attribute)
-                else None
-            )
-            if target is not None:
-                self._receivers([func.value], node.keywords, target)
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "connect"
+            and node.args
+            and not self.summary.is_test  # tests connect receivers for themselves
+        ):
+            # post_save.connect(handler, sender=Order) or (handler, Order): anywhere
+            handler = node.args[0]
+            if isinstance(handler, ast.Name | ast.Attribute):
+                target = ctx.resolve(handler)
+                keywords = list(node.keywords)
+                if len(node.args) > 1:
+                    keywords.append(ast.keyword(arg="sender", value=node.args[1]))
+                if target is not None:
+                    self._receivers([func.value], keywords, target)
         summary = self._current()
         if summary is None:
             self._module_level(ctx, node)
@@ -132,7 +144,7 @@ class Recorder:
             col=node.col_offset + 1,
             atomic=bool(ctx.atomic),
             contexts=tuple(ctx.contexts),
-            deferred=bool(ctx.deferred),
+            deferred=bool(ctx.deferred or self.nested),
         )
         text = _short(ast.unparse(func))
         how = is_launch(ctx, node)

@@ -48,6 +48,9 @@ class Context:
     imports: dict[str, str]  # module-level aliases
     module_defs: set[str]  # names bound at module level
     tasks: dict[ast.AST, TaskDef]  # function node -> task
+    module_functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(
+        default_factory=dict
+    )
     scopes: list[Scope] = field(default_factory=list)
     task: TaskDef | None = None  # the task whose body we are in
     atomic: int = 0  # depth of transaction.atomic around this point

@@ -7,6 +7,7 @@ import ast
 from async_actions.lint.config import Config
 from async_actions.lint.context import Context
 from async_actions.lint.names import last_part
+from async_actions.lint.rules.chainable import own_returns
 from async_actions.lint.spellings import (
     INSTANCE_GETTERS,
     QUERYSET_METHODS,
@@ -100,6 +101,8 @@ def _model_value(ctx: Context, value: ast.expr) -> bool:
     func = value.func
     if last_part(func) == "cast" and value.args:
         return _model_class(ctx, value.args[0])  # cast(User, user)
+    if isinstance(func, ast.Name) and _returns_instance(ctx, func.id):
+        return True  # export = _get_export(export_id), a helper of this module
     if isinstance(func, ast.Attribute) and func.attr in INSTANCE_GETTERS:
         # qs = Ticket.objects.filter(...); ticket = qs.select_for_update().get()
         root: ast.expr = func.value
@@ -109,6 +112,16 @@ def _model_value(ctx: Context, value: ast.expr) -> bool:
             root = root.func.value
         return _name_is(ctx, root, "queryset")
     return _model_class(ctx, func)
+
+
+def _returns_instance(ctx: Context, name: str) -> bool:
+    """A function of this module whose every return is an ORM lookup (`Model.objects.get`)."""
+    scope = ctx.function_scope()
+    function = ctx.module_functions.get(name)
+    if function is None or (scope is not None and name in scope.facts.bound):
+        return False
+    values = [r.value for r in own_returns(function)[0]]
+    return bool(values) and all(v is not None and is_instance_expr(v) for v in values)
 
 
 def _model_class(ctx: Context, expr: ast.expr) -> bool:
