@@ -62,8 +62,8 @@ def orm_write(ctx: Context, call: ast.Call) -> str | None:
     if method in _MANAGER_WRITES:
         if manager_chain(receiver) is not None and (is_queryset(receiver) or method == "create"):
             return method  # Model.objects.create(...), qs.filter(...).update(...)
-        if _name_is(ctx, receiver, "queryset") and method != "create":
-            return method
+        if _name_is(ctx, _queryset_root(receiver), "queryset") and method != "create":
+            return method  # qs.update(), qs.filter(pk=...).delete() on a queryset local
         if method == "delete" and not call.args and _name_is(ctx, receiver, "instance"):
             return method
         return None
@@ -71,6 +71,17 @@ def orm_write(ctx: Context, call: ast.Call) -> str | None:
         if _maybe_model(ctx, receiver):
             return method  # obj.save(), form.save(), obj.save(update_fields=[...])
     return None
+
+
+def _queryset_root(expr: ast.expr) -> ast.expr:
+    """`qs.filter(...).exclude(...)` -> `qs`: the name a chain of queryset methods starts from."""
+    while (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in QUERYSET_METHODS
+    ):
+        expr = expr.func.value
+    return expr
 
 
 def _maybe_model(ctx: Context, receiver: ast.expr) -> bool:
