@@ -16,6 +16,7 @@ from async_actions.lint.context import Context
 from async_actions.lint.index import ClassSummary, FunctionSummary, ModuleSummary, Receiver, Site
 from async_actions.lint.names import dotted, last_part
 from async_actions.lint.rules import transactions
+from async_actions.lint.rules.arguments import sent_arguments
 from async_actions.lint.rules.results import is_wait
 from async_actions.lint.spellings import is_launch, manager_chain
 
@@ -69,6 +70,8 @@ class Recorder:
         assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         owner = self._class_key(ctx) if ctx.classes else ctx.module
         summary = FunctionSummary(f"{owner}.{node.name}", node.name, ctx.path, node.lineno)
+        a = node.args
+        summary.params = [x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]]
         self.summary.functions.append(summary)
         self.stack.append(summary)
         self._receiver_decorators(ctx, node, summary.key)
@@ -147,6 +150,7 @@ class Recorder:
             deferred=bool(ctx.deferred or self.nested),
         )
         text = _short(ast.unparse(func))
+        self._tracking(ctx, node, summary)
         how = is_launch(ctx, node)
         if how is not None:
             summary.effects.append(Site("launch", text=f"`{text}()`", **site))  # type: ignore[arg-type]
@@ -163,7 +167,20 @@ class Recorder:
             return
         target = self._target(ctx, node)
         if target is not None:
-            summary.calls.append(Site(target, text=f"{text}()", **site))  # type: ignore[arg-type]
+            args = _id_arguments(ctx, node)
+            summary.calls.append(Site(target, text=f"{text}()", args=args, **site))  # type: ignore[arg-type]
+
+    def _tracking(self, ctx: Context, node: ast.Call, summary: FunctionSummary) -> None:
+        sent = sent_arguments(node)
+        if not sent:
+            return
+        assert isinstance(node.func, ast.Attribute)
+        task = dotted(node.func.value) or ast.unparse(node.func.value)
+        for keyword, value in sent:
+            if keyword and ctx.config.is_tracking_kwarg(keyword):
+                summary.tracking.append(
+                    (ast.unparse(value), task, value.lineno, value.col_offset + 1)
+                )
 
     def _target(self, ctx: Context, node: ast.Call) -> str | None:
         func = node.func
@@ -212,6 +229,21 @@ class Recorder:
                     for name in names:
                         if name and "." not in name:
                             summary.atomic_wrappers[f"{ctx.module}.{name}"] = "both"
+
+
+def _id_arguments(ctx: Context, node: ast.Call) -> tuple[tuple[str, str], ...]:
+    """Arguments that may be a report id: a tracking keyword, or a name that says so."""
+    out: list[tuple[str, str]] = []
+    named = [(str(i), a) for i, a in enumerate(node.args)]
+    named += [(k.arg, k.value) for k in node.keywords if k.arg]
+    for selector, value in named:
+        if not isinstance(value, ast.Name | ast.Attribute | ast.Subscript):
+            continue
+        text = ast.unparse(value)
+        lowered = text.lower()
+        if ctx.config.is_tracking_kwarg(selector) or "report" in lowered or "track" in lowered:
+            out.append((selector, text))
+    return tuple(out)
 
 
 def _is_pickle(expr: ast.expr) -> bool:

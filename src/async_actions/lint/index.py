@@ -57,6 +57,9 @@ class Site:
     atomic: bool = False  # inside transaction.atomic (Django's own) in this function
     contexts: tuple[str, ...] = ()  # other with-blocks and decorators around it, qualified
     deferred: bool = False  # inside transaction.on_commit(...): runs after the commit
+    # For AA107: (position or keyword, argument as written) of arguments that look like a
+    # report id, so a helper forwarding its parameter to a task can be followed.
+    args: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -67,6 +70,9 @@ class FunctionSummary:
     line: int
     calls: list[Site] = field(default_factory=list)
     effects: list[Site] = field(default_factory=list)  # target: launch / send / wait
+    params: list[str] = field(default_factory=list)
+    # (id as written, task as written, line, col) for each report id sent to a task here
+    tracking: list[tuple[str, str, int, int]] = field(default_factory=list)
 
 
 @dataclass

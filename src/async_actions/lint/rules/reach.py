@@ -187,6 +187,8 @@ def check_reach(index: ProjectIndex, config: Config) -> list[Finding]:
         _task_paths(graph, index, task, depth, report)
     _worker_signals(graph, index, depth, report)
     _transactions(graph, depth, report)
+    if config.enabled("AA107"):
+        _tracking(graph, report)
     if not any(m.uses_pickle for m in index.modules):
         for module in index.modules:
             for line, col, message in module.pending_instances:
@@ -366,3 +368,44 @@ def _wrapped(graph: Graph, site: Site) -> str | None:
         if graph.wrapper(context) is not None:
             return context.rpartition(".")[2]
     return None
+
+
+def _tracking(graph: Graph, report: Report) -> None:
+    """AA107 one step away: a helper that forwards its parameter to a task as the report id."""
+    for function in graph.functions.values():
+        events: list[tuple[int, int, str, str, Hop | None]] = [
+            (line, col, value, task, None) for value, task, line, col in function.tracking
+        ]
+        for call in function.calls:
+            if not call.args:
+                continue
+            for hop in graph.callees(call):
+                params = hop.function.params
+                offset = 1 if params[:1] in (["self"], ["cls"]) and "." in call.text[:-2] else 0
+                for selector, value in call.args:
+                    if selector.isdigit():
+                        index = int(selector) + offset
+                        param = params[index] if index < len(params) else None
+                    else:
+                        param = selector
+                    for forwarded, task, _, _ in hop.function.tracking:
+                        if param is not None and forwarded == param:
+                            events.append((call.line, call.col, value, task, hop))
+        if len(events) < 2:
+            continue
+        first: dict[str, tuple[str, Hop | None]] = {}
+        for line, col, value, task, hop in sorted(events, key=lambda e: (e[0], e[1])):
+            owner = first.setdefault(value, (task, hop))
+            if owner[0] == task or (owner[1] is None and hop is None):
+                continue  # the same task, or both direct: the per-file AA107 has it
+            where_hop = hop or owner[1]
+            assert where_hop is not None
+            report(
+                function.path,
+                line,
+                col,
+                "AA107",
+                f"`{value}` is given as the report id to task `{task}` and to task "
+                f"`{owner[0]}`, {via([where_hop])}: one report tracks one task, and two tasks "
+                "writing it overwrite each other's status. Create a report per task.",
+            )
