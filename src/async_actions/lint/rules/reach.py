@@ -394,11 +394,11 @@ def _tracking(graph: Graph, report: Report) -> None:
         if len(events) < 2:
             continue
         first: dict[str, tuple[str, Hop | None]] = {}
-        for line, col, value, task, hop in sorted(events, key=lambda e: (e[0], e[1])):
-            owner = first.setdefault(value, (task, hop))
-            if owner[0] == task or (owner[1] is None and hop is None):
+        for line, col, value, task, helper in sorted(events, key=lambda e: (e[0], e[1])):
+            owner = first.setdefault(value, (task, helper))
+            if owner[0] == task or (owner[1] is None and helper is None):
                 continue  # the same task, or both direct: the per-file AA107 has it
-            where_hop = hop or owner[1]
+            where_hop = helper or owner[1]
             assert where_hop is not None
             report(
                 function.path,
