@@ -261,6 +261,71 @@ def parse_times(tree: Path) -> tuple[int, float, float, int]:
     return len(sources), with_ast, with_cst, fallback
 
 
+LABELS = Path(__file__).with_name("lint_labels.json")
+
+
+def recall(folder: Path) -> int:
+    """Print recall and precision per rule on the labelled projects under `folder`."""
+    from async_actions.lint import Config, lint_paths
+    from async_actions.lint.rules import RULES
+
+    labels = json.loads(LABELS.read_text())
+    config = Config(cache_dir="")
+    found: dict[str, set[tuple[str, int, int, str]]] = {}
+    totals: dict[str, int] = {}
+    for project, meta in labels["projects"].items():
+        root = folder / project
+        if not root.is_dir():
+            print(f"missing {root} (fetch {project.replace('+', '/')} at {meta['commit']})")
+            continue
+        findings = lint_paths([root], config)
+        totals[project] = len(findings)
+        found[project] = {(os.path.relpath(f.path, root), f.line, f.col, f.code) for f in findings}
+        if len(findings) != meta["findings"]:
+            print(f"note: {project} has {len(findings)} findings, {meta['findings']} were read")
+    per_rule: dict[str, list[int]] = {code: [0, 0] for code in RULES}
+    misses = []
+    for label in labels["present"]:
+        if label["project"] not in found:
+            continue
+        hits = {
+            (path, line, col)
+            for path, line, col, code in found[label["project"]]
+            if code == label["rule"] and path == label["path"] and line == label["line"]
+        }
+        hit = any(label.get("col") in (None, col) for _, _, col in hits)
+        per_rule[label["rule"]][1] += 1
+        per_rule[label["rule"]][0] += hit
+        if not hit:
+            misses.append(label)
+    wrong: dict[str, int] = {code: 0 for code in RULES}
+    reported: dict[str, int] = {code: 0 for code in RULES}
+    fps = {(fp["project"], fp["path"], fp["line"], fp["rule"]) for fp in labels["false_positives"]}
+    for project, items in found.items():
+        for path, line, _, code in items:
+            if code in reported:
+                reported[code] += 1
+                wrong[code] += (project, path, line, code) in fps
+    header = ("rule", "found/present", "recall", "findings", "wrong", "precision")
+    print("{:<6} {:>14} {:>7}   {:>8} {:>5} {:>9}".format(*header))
+    for code in RULES:
+        hit, present = per_rule[code]
+        rec = f"{hit / present:6.0%}" if present else "     -"
+        prec = f"{1 - wrong[code] / reported[code]:8.1%}" if reported[code] else "        -"
+        counts = f"{hit:>6}/{present:<7}"
+        print(f"{code:<6} {counts} {rec:>7}   {reported[code]:>8} {wrong[code]:>5} {prec:>9}")
+    hit = sum(h for h, _ in per_rule.values())
+    present = sum(p for _, p in per_rule.values())
+    all_reported, all_wrong = sum(reported.values()), sum(wrong.values())
+    print(
+        f"{'all':<6} {hit:>6}/{present:<7} {hit / max(present, 1):6.0%}    {all_reported:>8} "
+        f"{all_wrong:>5} {1 - all_wrong / max(all_reported, 1):8.1%}"
+    )
+    for label in misses:
+        print(f"missed: {label['project']} {label['path']}:{label['line']} {label['rule']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
@@ -272,7 +337,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs each; the median is kept")
     parser.add_argument("--flake8-venv", type=Path, help="a venv with flake8 only (default: made)")
+    parser.add_argument(
+        "--recall",
+        type=Path,
+        metavar="FOLDER",
+        help="print recall/precision per rule on the labelled projects fetched under FOLDER",
+    )
     args = parser.parse_args(argv)
+    if args.recall is not None:
+        return recall(args.recall)
     if args.tree is not None and not Path(args.tree).is_dir():
         raise SystemExit(f"--tree {args.tree}: no such folder")
     flake8_python = flake8_venv(args.flake8_venv)
