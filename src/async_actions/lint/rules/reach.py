@@ -65,6 +65,9 @@ class Graph:
         for key in [*self.functions, *self.classes, *self.wrappers]:
             self._by_tail.setdefault(_tail(key), []).append(key)
         self._resolved: dict[str, str | None] = {}
+        # Every package and module name of the project: a dotted name whose first part is
+        # none of them (`requests.get`, `django...`) is never matched by its tail.
+        self._parts = {part for m in index.modules for part in m.module.split(".")}
 
     def _key(self, qual: str, table: Mapping[str, object]) -> str | None:
         """The key for a name as imported somewhere: exact, or the one module path ending alike.
@@ -74,8 +77,8 @@ class Graph:
         """
         if qual in table:
             return qual
-        if "." not in qual:
-            return None  # a builtin or a star import: never guess
+        if "." not in qual or qual.partition(".")[0] not in self._parts:
+            return None  # a builtin, a star import, another library: never guess
         cache_key = f"{id(table)}:{qual}"
         if cache_key not in self._resolved:
             same = [k for k in set(self._by_tail.get(_tail(qual), [])) if k in table]
