@@ -50,6 +50,7 @@ class _Walker:
             "call",
             "binop",
             "reference",
+            "local_import",
             "end_module",
         )
         # Bound methods gathered once, so a node costs one list walk per hook kind.
@@ -76,6 +77,9 @@ class _Walker:
             self.visit(node.value)  # type: ignore[attr-defined]
             return
         if kind is ast.Import or kind is ast.ImportFrom:
+            if len(self.ctx.scopes) > 1:
+                for hook in self.hooks["local_import"]:
+                    hook(self.ctx, node)
             return
         if kind is ast.ClassDef:
             self._class(node)  # type: ignore[arg-type]

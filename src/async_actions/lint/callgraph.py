@@ -14,7 +14,7 @@ import ast
 
 from async_actions.lint.context import Context
 from async_actions.lint.index import ClassSummary, FunctionSummary, ModuleSummary, Receiver, Site
-from async_actions.lint.names import dotted, last_part
+from async_actions.lint.names import dotted, import_targets, last_part
 from async_actions.lint.rules import transactions
 from async_actions.lint.rules.arguments import sent_arguments
 from async_actions.lint.rules.results import is_wait
@@ -40,6 +40,10 @@ class Recorder:
         # Inside a nested `def`: it runs when called, maybe after the commit (handed to
         # on_commit by name), so what it sends does not count as sent in the transaction.
         self.nested = 0
+        # Per top-level function, gathered cheaply on the way (no walk of the function):
+        # imports inside it, and `name = Class(...)` among its top-level statements.
+        self.local_imports: dict[str, str] = {}
+        self.constructed: dict[str, ast.expr] = {}
 
     # -- functions and classes -------------------------------------------------------------
 
@@ -70,6 +74,18 @@ class Recorder:
         assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         owner = self._class_key(ctx) if ctx.classes else ctx.module
         summary = FunctionSummary(f"{owner}.{node.name}", node.name, ctx.path, node.lineno)
+        self.local_imports = {}
+        self.constructed = {}
+        for stmt in node.body:
+            if (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Call)
+                and isinstance(stmt.value.func, ast.Name | ast.Attribute)
+                and (last_part(stmt.value.func) or "")[:1].isupper()
+            ):
+                self.constructed[stmt.targets[0].id] = stmt.value.func
         a = node.args
         summary.params = [x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]]
         self.summary.functions.append(summary)
@@ -149,26 +165,29 @@ class Recorder:
             contexts=tuple(ctx.contexts),
             deferred=bool(ctx.deferred or self.nested),
         )
-        text = _short(ast.unparse(func))
         self._tracking(ctx, node, summary)
         how = is_launch(ctx, node)
         if how is not None:
-            summary.effects.append(Site("launch", text=f"`{text}()`", **site))  # type: ignore[arg-type]
+            text = f"`{_short(ast.unparse(func))}()`"  # only effects carry their text
+            summary.effects.append(Site("launch", text=text, **site))  # type: ignore[arg-type]
             if isinstance(func, ast.Attribute) and func.attr in _SENDS:
-                summary.effects.append(Site("send", text=f"`{text}()`", **site))  # type: ignore[arg-type]
+                summary.effects.append(Site("send", text=text, **site))  # type: ignore[arg-type]
             return
-        if is_wait(ctx, node):
-            summary.effects.append(Site("wait", text=f"`{text}()`", **site))  # type: ignore[arg-type]
+        # `d.get(key)` and `", ".join(xs)` take arguments; a result's `.get()` rarely does
+        # (timeout=... is a keyword): checked first, it spares most functions a bindings walk.
+        if not node.args and is_wait(ctx, node):
+            text = f"`{_short(ast.unparse(func))}()`"
+            summary.effects.append(Site("wait", text=text, **site))  # type: ignore[arg-type]
             return
         model_write = _signal_write(ctx, node)
         if model_write is not None:
             for target in model_write:
-                summary.calls.append(Site(target, text=f"`{text}()`", **site))  # type: ignore[arg-type]
+                summary.calls.append(Site(target, text="", **site))  # type: ignore[arg-type]
             return
         target = self._target(ctx, node)
         if target is not None:
             args = _id_arguments(ctx, node)
-            summary.calls.append(Site(target, text=f"{text}()", args=args, **site))  # type: ignore[arg-type]
+            summary.calls.append(Site(target, text="", args=args, **site))  # type: ignore[arg-type]
 
     def _tracking(self, ctx: Context, node: ast.Call, summary: FunctionSummary) -> None:
         sent = sent_arguments(node)
@@ -181,6 +200,26 @@ class Recorder:
                 summary.tracking.append(
                     (ast.unparse(value), task, value.lineno, value.col_offset + 1)
                 )
+
+    def local_import(self, ctx: Context, node: ast.Import | ast.ImportFrom) -> None:
+        self.local_imports.update(import_targets(node, ctx.module, ctx.is_package))
+
+    def _resolve(self, ctx: Context, expr: ast.expr) -> str | None:
+        """Like ctx.resolve, without the per-function walk a local-shadowing check needs:
+        every call is resolved here, and a wrongly kept edge only costs a path not taken."""
+        name = dotted(expr)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head in self.local_imports:
+            base = self.local_imports[head]
+        elif head in ctx.imports:
+            base = ctx.imports[head]
+        elif head in ctx.module_defs:
+            base = f"{ctx.module}.{head}"
+        else:
+            return None  # a builtin, a local variable, a parameter
+        return f"{base}.{rest}" if rest else base
 
     def _target(self, ctx: Context, node: ast.Call) -> str | None:
         func = node.func
@@ -196,19 +235,14 @@ class Recorder:
             ):
                 return f"super:{self._class_key(ctx)}:{func.attr}"
             if isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
-                owner = ctx.resolve(value.func)  # Service().run()
+                owner = self._resolve(ctx, value.func)  # Service().run()
                 return None if owner is None else f"{owner}.{func.attr}"
-            if isinstance(value, ast.Name):
+            if isinstance(value, ast.Name) and value.id in self.constructed:
                 # service = Service(...); service.run()
-                values = ctx.assigned(value.id)
-                if len(values) == 1 and isinstance(values[0], ast.Call):
-                    ctor = values[0].func
-                    if isinstance(ctor, ast.Name | ast.Attribute):
-                        owner = ctx.resolve(ctor)
-                        if owner is not None and last_part(ctor)[:1].isupper():  # type: ignore[index]
-                            return f"{owner}.{func.attr}"
+                owner = self._resolve(ctx, self.constructed[value.id])
+                return None if owner is None else f"{owner}.{func.attr}"
         if isinstance(func, ast.Name | ast.Attribute):
-            return ctx.resolve(func)
+            return self._resolve(ctx, func)
         return None
 
     def _module_level(self, ctx: Context, node: ast.Call) -> None:
@@ -237,9 +271,12 @@ def _id_arguments(ctx: Context, node: ast.Call) -> tuple[tuple[str, str], ...]:
     named = [(str(i), a) for i, a in enumerate(node.args)]
     named += [(k.arg, k.value) for k in node.keywords if k.arg]
     for selector, value in named:
-        if not isinstance(value, ast.Name | ast.Attribute | ast.Subscript):
+        if isinstance(value, ast.Name | ast.Attribute):
+            text = dotted(value) or ""
+        elif isinstance(value, ast.Subscript):
+            text = ast.unparse(value)
+        else:
             continue
-        text = ast.unparse(value)
         lowered = text.lower()
         if ctx.config.is_tracking_kwarg(selector) or "report" in lowered or "track" in lowered:
             out.append((selector, text))

@@ -240,7 +240,7 @@ def _tracking(graph: Graph, report: Report) -> None:
                 continue
             for hop in graph.callees(call):
                 params = hop.function.params
-                offset = 1 if params[:1] in (["self"], ["cls"]) and "." in call.text[:-2] else 0
+                offset = 1 if params[:1] in (["self"], ["cls"]) else 0  # bound: no self passed
                 for selector, value in call.args:
                     if selector.isdigit():
                         index = int(selector) + offset
