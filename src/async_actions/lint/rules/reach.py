@@ -102,6 +102,8 @@ def _task_paths(
     owner = task.key if task.is_class else task.base
     if owner is not None:
         for hook in HOOKS:
+            if hook == "run" and not task.is_class:
+                continue  # the decorated function replaces the base's run()
             method = graph.method(owner, hook)
             if method is not None and method.key != task.body:
                 starts.append(
