@@ -403,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         "ratio = time / async-actions lint (no cache) time; flake8 rows above 1: the linter "
         "is faster"
     )
+    print(
+        f"parsing alone, {parsed} files: ast {with_ast:.2f} s, libcst {with_cst:.2f} s "
+        f"({with_cst / max(with_ast, 1e-9):.1f}x); libcst is only asked for the {fallback} "
+        "files ast cannot read"
+    )
     return 0
 
 
