@@ -98,3 +98,81 @@ def test_pickle_project_may_send_deleted_instances(tmp_path) -> None:
         next(n for n, line in enumerate(source.splitlines(), 1) if "def on_save(" in line) + 1
     )
     assert ("handlers.py", save_line, "AA104") in found  # a post_save instance still counts
+
+
+def _project(tmp_path, **modules: str):
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name, source in modules.items():
+        (pkg / f"{name}.py").write_text(source)
+    return tmp_path
+
+
+def test_class_wrapper_around_atomic(tmp_path) -> None:
+    _project(
+        tmp_path,
+        db=(
+            "from django.db import transaction\n\n"
+            "class Locked:\n"
+            "    def __enter__(self):\n"
+            "        self.atomic = transaction.atomic()\n"
+            "        return self.atomic.__enter__()\n\n"
+            "    def __exit__(self, *exc):\n"
+            "        return self.atomic.__exit__(*exc)\n"
+        ),
+        views=(
+            "from app.db import Locked\nfrom app.jobs import job\n\n"
+            "def bad(pk):\n"
+            "    with Locked():\n"
+            "        job.delay(pk)\n\n"
+            "def good(pk):\n"
+            "    with Locked():\n"
+            "        job.delay_on_commit(pk)\n"
+        ),
+        jobs="from celery import shared_task\n\n@shared_task\ndef job(pk):\n    return pk\n",
+    )
+    assert linted(tmp_path) == {("views.py", 6, "AA102")}
+
+
+def test_celery_signal_receiver_for_one_task(tmp_path) -> None:
+    _project(
+        tmp_path,
+        jobs=(
+            "from celery import chain, shared_task\n"
+            "from celery.result import AsyncResult\n"
+            "from celery.signals import task_success, task_failure\n\n"
+            "@shared_task\ndef _step(x):\n    return x\n\n"
+            "@shared_task\ndef _other(x):\n    return x\n\n"
+            "@shared_task\ndef _mail(x):\n    return x\n\n"
+            "@task_success.connect(sender='_step')\n"
+            "def after_step(sender=None, result=None, **kwargs):\n"
+            "    _mail.delay(result)\n\n"
+            "@task_failure.connect(sender='_other')\n"
+            "def other_failed(sender=None, task_id=None, **kwargs):\n"
+            "    _mail.delay(task_id)\n\n"
+            "def start():\n"
+            "    return chain(_step.s(1), _other.s()).delay()\n"
+        ),
+    )
+    found = {(name, line, code) for name, line, code in linted(tmp_path)}
+    # The success receiver of a step launches work the chain does not wait for; a failure
+    # notification is not a workflow step.
+    assert found == {("jobs.py", 6, "AA101")}
+
+
+def test_self_method_cycle_is_walked_once(tmp_path) -> None:
+    _project(
+        tmp_path,
+        jobs=(
+            "from celery import Task\n\n"
+            "class Sync(Task):\n"
+            "    def run(self, n):\n"
+            "        return self.ping(n)\n\n"
+            "    def ping(self, n):\n"
+            "        return self.pong(n - 1)\n\n"
+            "    def pong(self, n):\n"
+            "        return self.ping(n) if n else self.run(n)\n"
+        ),
+    )
+    assert linted(tmp_path) == set()
