@@ -14,17 +14,14 @@ import ast
 
 from async_actions.lint.context import Context
 from async_actions.lint.index import ClassSummary, FunctionSummary, ModuleSummary, Receiver, Site
+from async_actions.lint.model_writes import signal_write
 from async_actions.lint.names import dotted, import_targets, last_part
-from async_actions.lint.rules import transactions
 from async_actions.lint.rules.arguments import sent_arguments
 from async_actions.lint.rules.results import is_wait
-from async_actions.lint.spellings import is_launch, manager_chain
+from async_actions.lint.spellings import is_launch
+from async_actions.lint.wrappers import atomic_call, atomic_value, wrapper_kind
 
 _SENDS = frozenset({"delay", "apply_async"})
-# Writes that fire pre/post_save, and those that fire pre/post_delete.
-_SAVE_WRITES = frozenset({"save", "create", "get_or_create", "update_or_create"})
-_DELETE_WRITES = frozenset({"delete"})
-_CONTEXT_MANAGERS = frozenset({"contextmanager", "asynccontextmanager"})
 _PICKLE = ("pickle", "application/x-python-serialize")
 
 
@@ -59,7 +56,7 @@ class Recorder:
         if self.check_wrappers and "__enter__" in methods:
             for stmt in node.body:
                 if isinstance(stmt, ast.FunctionDef) and stmt.name == "__enter__":
-                    if any(_atomic_call(ctx, n) for n in ast.walk(stmt)):
+                    if any(atomic_call(ctx, n) for n in ast.walk(stmt)):
                         self.summary.atomic_wrappers[summary.key] = "cm"
 
     def _class_key(self, ctx: Context) -> str:
@@ -92,7 +89,7 @@ class Recorder:
         self.stack.append(summary)
         self._receiver_decorators(ctx, node, summary.key)
         if self.check_wrappers:
-            kind = _wrapper_kind(ctx, node)
+            kind = wrapper_kind(ctx, node)
             if kind:
                 self.summary.atomic_wrappers[summary.key] = kind
 
@@ -179,7 +176,7 @@ class Recorder:
             text = f"`{_short(ast.unparse(func))}()`"
             summary.effects.append(Site("wait", text=text, **site))  # type: ignore[arg-type]
             return
-        model_write = _signal_write(ctx, node)
+        model_write = signal_write(ctx, node)
         if model_write is not None:
             for target in model_write:
                 summary.calls.append(Site(target, text="", **site))  # type: ignore[arg-type]
@@ -259,7 +256,7 @@ class Recorder:
                 upper = " ".join(names).upper()
                 if ("SERIALIZER" in upper or "ACCEPT_CONTENT" in upper) and _is_pickle(stmt.value):
                     summary.uses_pickle = True
-                if self.check_wrappers and _atomic_value(ctx, stmt.value):
+                if self.check_wrappers and atomic_value(ctx, stmt.value):
                     for name in names:
                         if name and "." not in name:
                             summary.atomic_wrappers[f"{ctx.module}.{name}"] = "both"
@@ -288,108 +285,3 @@ def _is_pickle(expr: ast.expr) -> bool:
         isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in _PICKLE
         for n in ast.walk(expr)
     )
-
-
-def _atomic_call(ctx: Context, node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and transactions.is_atomic(ctx, node)
-
-
-def _atomic_value(ctx: Context, expr: ast.expr | None) -> bool:
-    """`transaction.atomic`, `transaction.atomic(using=...)`, `partial(transaction.atomic, ...)`."""
-    if expr is None:
-        return False
-    if isinstance(expr, ast.Name | ast.Attribute | ast.Call) and transactions.is_atomic(ctx, expr):
-        return True
-    return (
-        isinstance(expr, ast.Call)
-        and last_part(expr.func) == "partial"
-        and bool(expr.args)
-        and transactions.is_atomic(ctx, expr.args[0])
-    )
-
-
-def _wrapper_kind(ctx: Context, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
-    """Is this function the project's own `atomic`: a context manager or a decorator?"""
-    is_cm = any(last_part(d) in _CONTEXT_MANAGERS for d in node.decorator_list)
-    deco = False
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Return) and _atomic_value(ctx, sub.value):
-            return "both"  # def db_atomic(): return transaction.atomic(using="x")
-        if isinstance(sub, ast.With | ast.AsyncWith) and any(
-            transactions.is_atomic(ctx, i.context_expr) for i in sub.items
-        ):
-            inner = [n for stmt in sub.body for n in ast.walk(stmt)]
-            if is_cm and any(isinstance(n, ast.Yield) for n in inner):
-                return "cm"  # @contextmanager: with atomic(): yield
-            if _in_nested(node, sub) and any(isinstance(n, ast.Call) for n in inner):
-                deco = True  # def deco(f): def inner(*a): with atomic(): return f(*a)
-        if (
-            isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef)
-            and sub is not node
-            and any(transactions.is_atomic(ctx, d) for d in sub.decorator_list)
-        ):
-            deco = True  # def deco(f): @transaction.atomic def inner(...): ...
-    return "deco" if deco else None
-
-
-def _in_nested(outer: ast.AST, target: ast.AST) -> bool:
-    for sub in ast.walk(outer):
-        if sub is not outer and isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef):
-            if any(n is target for n in ast.walk(sub)):
-                return True
-    return False
-
-
-def _model_of(ctx: Context, expr: ast.expr, depth: int = 0) -> str | None:
-    """The model class's short name behind `Model.objects...` or a local bound to it."""
-    chain = manager_chain(expr)
-    if chain is not None:
-        root: ast.expr = expr
-        while True:
-            if isinstance(root, ast.Call):
-                root = root.func
-            elif isinstance(root, ast.Attribute) and root.attr not in (
-                "objects",
-                "_default_manager",
-            ):
-                root = root.value
-            elif isinstance(root, ast.Subscript):
-                root = root.value
-            else:
-                break
-        if isinstance(root, ast.Attribute):
-            name = last_part(root.value)
-            return name if name and name[:1].isupper() else None
-        return None
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name | ast.Attribute):
-        # Order(...): a class imported from a models module (or defined in one)
-        qual = f".{ctx.resolve(expr.func) or ''}"
-        name = last_part(expr.func)
-        return name if name and ".models." in qual and name[:1].isupper() else None
-    if isinstance(expr, ast.Subscript):
-        return _model_of(ctx, expr.value, depth)
-    if isinstance(expr, ast.Name) and depth < 2:
-        values = ctx.assigned(expr.id)
-        models = {_model_of(ctx, v, depth + 1) for v in values}
-        if len(models) == 1:
-            return models.pop()
-    return None
-
-
-def _signal_write(ctx: Context, node: ast.Call) -> list[str] | None:
-    """`signal:<name>:<Model>` targets for a write that fires Django model signals."""
-    func = node.func
-    if not isinstance(func, ast.Attribute):
-        return None
-    if func.attr in _SAVE_WRITES:
-        signals = ("pre_save", "post_save")
-    elif func.attr in _DELETE_WRITES:
-        signals = ("pre_delete", "post_delete")
-    else:
-        return None
-    if func.attr == "save" and (node.args or isinstance(func.value, ast.Call)):
-        return None  # form.save(commit=False), obj.save(path) on a non-model...
-    model = _model_of(ctx, func.value)
-    if model is None:
-        return None
-    return [f"signal:{s}:{model}" for s in signals]
