@@ -4,6 +4,7 @@ The tasks are in tests/testapp/dtasks.py, the backends in settings.TASKS.
 """
 
 import asyncio
+import json
 import re
 from datetime import timedelta
 
@@ -16,12 +17,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from async_actions import AsyncActionReport, Origin, Status, start_action
-from async_actions.django_tasks import TaskArgumentsError, enqueue_as
+from async_actions.django_tasks import CeleryBackend, TaskArgumentsError, enqueue_as
 from async_actions.django_tasks._compat import (
     InvalidTask,
     TaskResultDoesNotExist,
     TaskResultStatus,
     task_backends,
+    task_enqueued,
 )
 from async_actions.django_tasks.options import broker_kind, celery_priority
 from async_actions.django_tasks.results import STATUS_MAP
@@ -31,7 +33,7 @@ from async_actions.testing import wait_for_report
 from async_actions.tracker import get_tracker
 from tests.celery_app import app
 from tests.testapp import dtasks, tasks
-from tests.testapp.models import Marker
+from tests.testapp.models import Marker, SignalRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 worker = pytest.mark.usefixtures("async_actions_worker")
@@ -253,6 +255,73 @@ def test_takes_context_gives_the_attempt_and_the_result():
         "status": str(TaskResultStatus.RUNNING),
         "note": "hi",
     }
+
+
+# -- DEP 14's signals ----------------------------------------------------------------------
+
+
+def test_task_enqueued_is_sent_with_the_result_once_enqueued():
+    seen = []
+
+    def receiver(sender, task_result, **kwargs):
+        seen.append((sender, task_result.id, task_result.status, task_result.args))
+
+    task_enqueued.connect(receiver)
+    try:
+        result = dtasks.add.enqueue(1, 2)
+    finally:
+        task_enqueued.disconnect(receiver)
+
+    assert seen == [(CeleryBackend, result.id, TaskResultStatus.READY, [1, 2])]
+
+
+def _signal_rows(result):
+    rows = SignalRecord.objects.filter(report_id=int(result.id), kind__startswith="task_")
+    return [(row.kind, row.status, json.loads(row.error)) for row in rows.order_by("pk")]
+
+
+@worker
+def test_task_started_and_task_finished_are_sent_on_the_worker(async_actions_worker):
+    result = finished(dtasks.add.enqueue(2, 5))
+
+    (started_kind, started_status, started), (finished_kind, finished_status, done) = (
+        _signal_rows(result)
+    )
+    assert (started_kind, started_status) == ("task_started", TaskResultStatus.RUNNING)
+    assert (finished_kind, finished_status) == ("task_finished", TaskResultStatus.SUCCESSFUL)
+    for sent in (started, done):
+        assert sent["sender"] == "CeleryBackend"
+        assert (sent["task"], sent["args"], sent["kwargs"]) == (dtasks.add.module_path, [2, 5], {})
+        assert sent["backend"] == "default"
+        assert sent["worker_ids"] == [async_actions_worker.hostname]
+        assert sent["started"] and sent["exc_info"] is None
+    assert not started["finished"] and done["finished"]
+    assert (started["return_value"], done["return_value"], done["errors"]) == (None, 7, [])
+
+
+@worker
+def test_task_finished_of_a_failure_carries_the_error_inside_the_handler():
+    result = finished(dtasks.fail.enqueue("boom"))
+
+    assert [(kind, status) for kind, status, _ in _signal_rows(result)] == [
+        ("task_started", TaskResultStatus.RUNNING),
+        ("task_finished", TaskResultStatus.FAILED),
+    ]
+    done = _signal_rows(result)[1][2]
+    assert done["errors"] == ["builtins.ValueError"]
+    assert done["exc_info"] == "ValueError"  # sent while the exception is being handled
+
+
+@worker
+def test_a_retried_attempt_starts_again_and_finishes_once():
+    result = finished(dtasks.flaky.enqueue(1))
+
+    kinds = [(kind, status) for kind, status, _ in _signal_rows(result)]
+    assert kinds == [
+        ("task_started", TaskResultStatus.RUNNING),
+        ("task_started", TaskResultStatus.RUNNING),
+        ("task_finished", TaskResultStatus.SUCCESSFUL),
+    ]
 
 
 # -- defer, priority, queues --------------------------------------------------------------

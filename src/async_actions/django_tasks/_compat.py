@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from django.tasks.backends.base import BaseTaskBackend
     from django.tasks.base import TaskError
     from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
-    from django.tasks.signals import task_enqueued
+    from django.tasks.signals import task_enqueued, task_finished, task_started
     from django.utils.json import normalize_json
 
     SOURCE = "django.tasks"
@@ -40,7 +40,7 @@ else:
         from django.tasks.backends.base import BaseTaskBackend
         from django.tasks.base import TaskError
         from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
-        from django.tasks.signals import task_enqueued
+        from django.tasks.signals import task_enqueued, task_finished, task_started
         from django.utils.json import normalize_json
 
         SOURCE = "django.tasks"
@@ -58,7 +58,7 @@ else:
             from django_tasks.base import Task, TaskError
             from django_tasks.exceptions import InvalidTaskError as InvalidTask
             from django_tasks.exceptions import TaskResultDoesNotExist
-            from django_tasks.signals import task_enqueued
+            from django_tasks.signals import task_enqueued, task_finished, task_started
             from django_tasks.utils import normalize_json
         except ImportError as exc:
             raise ImportError(
@@ -90,4 +90,6 @@ __all__ = [
     "task",
     "task_backends",
     "task_enqueued",
+    "task_finished",
+    "task_started",
 ]
