@@ -12,11 +12,12 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from async_actions import AsyncActionReport, Origin, Status, start_action
+from async_actions import AsyncActionReport, Origin, Status, retry_action, start_action
 from async_actions.django_tasks import CeleryBackend, TaskArgumentsError, enqueue_as
 from async_actions.django_tasks._compat import (
     InvalidTask,
@@ -56,7 +57,7 @@ def test_enqueue_records_a_report_and_get_result_reads_it(async_actions_worker):
     assert result.status == TaskResultStatus.READY
     report = AsyncActionReport.objects.get(pk=int(result.id))
     assert (report.action, report.task_name) == ("add", RUN_DJANGO_TASK)
-    assert report.task_call["args"] == [2, 3]
+    assert report.signature["args"] == [dtasks.add.module_path, [2, 3], {}]
 
     finished(result)
     assert result.status == TaskResultStatus.SUCCESSFUL
@@ -70,6 +71,30 @@ def test_enqueue_records_a_report_and_get_result_reads_it(async_actions_worker):
     assert (again.id, again.return_value, again.args) == (result.id, 5, [2, 3])
     again_async = asyncio.run(dtasks.add.aget_result(result.id))
     assert again_async.status == TaskResultStatus.SUCCESSFUL
+
+
+@worker
+def test_enqueue_writes_the_report_only():
+    with CaptureQueriesContext(connection) as queries:
+        result = dtasks.add.enqueue(4, 4)
+
+    # start_action's one INSERT: the call is read back from the stored signature.
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert finished(result).return_value == 8
+
+
+@worker
+def test_a_run_started_again_from_its_report_is_a_result_with_the_same_call():
+    first = finished(dtasks.add.using(priority=0, queue_name="default").enqueue(6, 1))
+    again = retry_action(AsyncActionReport.objects.get(pk=first.id))
+
+    result = finished(dtasks.add.get_result(str(again.pk)))
+    assert (result.args, result.kwargs, result.return_value) == ([6, 1], {}, 7)
+    assert (result.task.queue_name, result.task.priority, result.backend) == (
+        "default",
+        0,
+        "default",
+    )
 
 
 @worker
@@ -150,7 +175,8 @@ def test_a_rollback_enqueues_nothing_and_leaves_no_report():
     later = finished(dtasks.create_marker.enqueue("later"))
     assert later.status == TaskResultStatus.SUCCESSFUL
     assert not Marker.objects.filter(name="rolled-back").exists()
-    assert list(AsyncActionReport.objects.values_list("task_call__args", flat=True)) == [["later"]]
+    signatures = AsyncActionReport.objects.values_list("signature", flat=True)
+    assert [signature["args"][1] for signature in signatures] == [["later"]]
     # SQLite hands a rolled-back id out again (PostgreSQL does not): the id may now be later's.
     if rolled_back.id != later.id:
         with pytest.raises(TaskResultDoesNotExist):
@@ -260,6 +286,7 @@ def test_takes_context_gives_the_attempt_and_the_result():
 # -- DEP 14's signals ----------------------------------------------------------------------
 
 
+@worker
 def test_task_enqueued_is_sent_with_the_result_once_enqueued():
     seen = []
 
@@ -273,6 +300,7 @@ def test_task_enqueued_is_sent_with_the_result_once_enqueued():
         task_enqueued.disconnect(receiver)
 
     assert seen == [(CeleryBackend, result.id, TaskResultStatus.READY, [1, 2])]
+    finished(result)
 
 
 def _signal_rows(result):
@@ -334,8 +362,7 @@ def test_run_after_defers_the_run():
 
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.started_at >= run_after
-    assert result.task.run_after == run_after
-    assert AsyncActionReport.objects.get(pk=result.id).task_call["run_after"]
+    assert dtasks.add.get_result(result.id).task.run_after == run_after
 
 
 def test_a_naive_run_after_is_refused():
