@@ -4,7 +4,9 @@ The tasks are in tests/testapp/dtasks.py, the backends in settings.TASKS.
 """
 
 import asyncio
+import dataclasses
 import json
+import pickle
 import re
 from datetime import timedelta
 
@@ -20,8 +22,10 @@ from django.utils import timezone
 from async_actions import AsyncActionReport, Origin, Status, retry_action, start_action
 from async_actions.django_tasks import CeleryBackend, TaskArgumentsError, enqueue_as
 from async_actions.django_tasks._compat import (
+    SOURCE,
     InvalidTask,
     TaskResultDoesNotExist,
+    TaskResultMismatch,
     TaskResultStatus,
     task_backends,
     task_enqueued,
@@ -95,6 +99,51 @@ def test_a_run_started_again_from_its_report_is_a_result_with_the_same_call():
         0,
         "default",
     )
+
+
+def test_get_result_and_refresh_give_the_enqueued_result_back_before_it_runs():
+    class Abort(Exception):
+        pass
+
+    # Inside a transaction that rolls back: read before any worker could take it, sent never.
+    with pytest.raises(Abort), transaction.atomic():
+        result = dtasks.echo.enqueue(1, two=3)
+        read = dtasks.echo.get_result(result.id)
+        fields = dataclasses.asdict(result)
+        result.refresh()
+        assert dataclasses.asdict(result) == fields
+        raise Abort
+
+    assert read == result and dataclasses.asdict(read) == fields
+    assert (read.task, read.args, read.kwargs) == (dtasks.echo, [1], {"two": 3})
+    assert (read.status, read.started_at, read.finished_at) == (TaskResultStatus.READY, None, None)
+    if SOURCE == "django.tasks":  # Django 6's Task pickles by its path; the backport's does not
+        assert pickle.loads(pickle.dumps(read)) == read
+    assert not AsyncActionReport.objects.exists()
+
+
+@worker
+def test_get_result_through_another_task_is_a_mismatch():
+    result = finished(dtasks.add.enqueue(1, 1))
+
+    with pytest.raises(TaskResultMismatch, match="Task does not match"):
+        dtasks.echo.get_result(result.id)
+    with pytest.raises(TaskResultMismatch, match="Task does not match"):
+        asyncio.run(dtasks.echo.aget_result(result.id))
+
+
+def test_enqueue_and_aenqueue_validate_the_queue_again():
+    # using() validates too; a Task changed past it is still refused when enqueued.
+    elsewhere = dtasks.add.using()
+    object.__setattr__(elsewhere, "queue_name", "nope")
+
+    with pytest.raises(InvalidTask, match="Queue 'nope' is not valid"):
+        elsewhere.enqueue(1, 2)
+    with pytest.raises(InvalidTask, match="Queue 'nope' is not valid"):
+        asyncio.run(elsewhere.aenqueue(1, 2))
+    with pytest.raises(TypeError, match="must be JSON"):
+        asyncio.run(dtasks.echo.aenqueue(object()))
+    assert not AsyncActionReport.objects.exists()
 
 
 @worker
@@ -203,7 +252,9 @@ def test_a_failure_gives_the_exception_class_path_and_traceback():
     [error] = result.errors
     assert error.exception_class_path == "builtins.ValueError"
     assert error.exception_class is ValueError
-    assert "ValueError: bad input" in error.traceback and "dtasks.py" in error.traceback
+    assert "dtasks.py" in error.traceback
+    assert error.traceback.endswith("ValueError: bad input\n")  # as Django's own backends end it
+    assert result.started_at <= result.finished_at and result.last_attempted_at
     with pytest.raises(ValueError, match="Task failed"):
         result.return_value  # noqa: B018
 
