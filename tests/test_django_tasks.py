@@ -4,6 +4,9 @@ The tasks are in tests/testapp/dtasks.py, the backends in settings.TASKS.
 """
 
 import asyncio
+import dataclasses
+import json
+import pickle
 import re
 from datetime import timedelta
 
@@ -11,17 +14,21 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from async_actions import AsyncActionReport, Origin, Status, start_action
-from async_actions.django_tasks import TaskArgumentsError, enqueue_as
+from async_actions import AsyncActionReport, Origin, Status, retry_action, start_action
+from async_actions.django_tasks import CeleryBackend, TaskArgumentsError, enqueue_as
 from async_actions.django_tasks._compat import (
+    SOURCE,
     InvalidTask,
     TaskResultDoesNotExist,
+    TaskResultMismatch,
     TaskResultStatus,
     task_backends,
+    task_enqueued,
 )
 from async_actions.django_tasks.options import broker_kind, celery_priority
 from async_actions.django_tasks.results import STATUS_MAP
@@ -31,7 +38,7 @@ from async_actions.testing import wait_for_report
 from async_actions.tracker import get_tracker
 from tests.celery_app import app
 from tests.testapp import dtasks, tasks
-from tests.testapp.models import Marker
+from tests.testapp.models import Marker, SignalRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 worker = pytest.mark.usefixtures("async_actions_worker")
@@ -54,7 +61,7 @@ def test_enqueue_records_a_report_and_get_result_reads_it(async_actions_worker):
     assert result.status == TaskResultStatus.READY
     report = AsyncActionReport.objects.get(pk=int(result.id))
     assert (report.action, report.task_name) == ("add", RUN_DJANGO_TASK)
-    assert report.task_call["args"] == [2, 3]
+    assert report.signature["args"] == [dtasks.add.module_path, [2, 3], {}]
 
     finished(result)
     assert result.status == TaskResultStatus.SUCCESSFUL
@@ -68,6 +75,75 @@ def test_enqueue_records_a_report_and_get_result_reads_it(async_actions_worker):
     assert (again.id, again.return_value, again.args) == (result.id, 5, [2, 3])
     again_async = asyncio.run(dtasks.add.aget_result(result.id))
     assert again_async.status == TaskResultStatus.SUCCESSFUL
+
+
+@worker
+def test_enqueue_writes_the_report_only():
+    with CaptureQueriesContext(connection) as queries:
+        result = dtasks.add.enqueue(4, 4)
+
+    # start_action's one INSERT: the call is read back from the stored signature.
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert finished(result).return_value == 8
+
+
+@worker
+def test_a_run_started_again_from_its_report_is_a_result_with_the_same_call():
+    first = finished(dtasks.add.using(priority=0, queue_name="default").enqueue(6, 1))
+    again = retry_action(AsyncActionReport.objects.get(pk=first.id))
+
+    result = finished(dtasks.add.get_result(str(again.pk)))
+    assert (result.args, result.kwargs, result.return_value) == ([6, 1], {}, 7)
+    assert (result.task.queue_name, result.task.priority, result.backend) == (
+        "default",
+        0,
+        "default",
+    )
+
+
+def test_get_result_and_refresh_give_the_enqueued_result_back_before_it_runs():
+    class Abort(Exception):
+        pass
+
+    # Inside a transaction that rolls back: read before any worker could take it, sent never.
+    with pytest.raises(Abort), transaction.atomic():
+        result = dtasks.echo.enqueue(1, two=3)
+        read = dtasks.echo.get_result(result.id)
+        fields = dataclasses.asdict(result)
+        result.refresh()
+        assert dataclasses.asdict(result) == fields
+        raise Abort
+
+    assert read == result and dataclasses.asdict(read) == fields
+    assert (read.task, read.args, read.kwargs) == (dtasks.echo, [1], {"two": 3})
+    assert (read.status, read.started_at, read.finished_at) == (TaskResultStatus.READY, None, None)
+    if SOURCE == "django.tasks":  # Django 6's Task pickles by its path; the backport's does not
+        assert pickle.loads(pickle.dumps(read)) == read
+    assert not AsyncActionReport.objects.exists()
+
+
+@worker
+def test_get_result_through_another_task_is_a_mismatch():
+    result = finished(dtasks.add.enqueue(1, 1))
+
+    with pytest.raises(TaskResultMismatch, match="Task does not match"):
+        dtasks.echo.get_result(result.id)
+    with pytest.raises(TaskResultMismatch, match="Task does not match"):
+        asyncio.run(dtasks.echo.aget_result(result.id))
+
+
+def test_enqueue_and_aenqueue_validate_the_queue_again():
+    # using() validates too; a Task changed past it is still refused when enqueued.
+    elsewhere = dtasks.add.using()
+    object.__setattr__(elsewhere, "queue_name", "nope")
+
+    with pytest.raises(InvalidTask, match="Queue 'nope' is not valid"):
+        elsewhere.enqueue(1, 2)
+    with pytest.raises(InvalidTask, match="Queue 'nope' is not valid"):
+        asyncio.run(elsewhere.aenqueue(1, 2))
+    with pytest.raises(TypeError, match="must be JSON"):
+        asyncio.run(dtasks.echo.aenqueue(object()))
+    assert not AsyncActionReport.objects.exists()
 
 
 @worker
@@ -148,7 +224,8 @@ def test_a_rollback_enqueues_nothing_and_leaves_no_report():
     later = finished(dtasks.create_marker.enqueue("later"))
     assert later.status == TaskResultStatus.SUCCESSFUL
     assert not Marker.objects.filter(name="rolled-back").exists()
-    assert list(AsyncActionReport.objects.values_list("task_call__args", flat=True)) == [["later"]]
+    signatures = AsyncActionReport.objects.values_list("signature", flat=True)
+    assert [signature["args"][1] for signature in signatures] == [["later"]]
     # SQLite hands a rolled-back id out again (PostgreSQL does not): the id may now be later's.
     if rolled_back.id != later.id:
         with pytest.raises(TaskResultDoesNotExist):
@@ -175,7 +252,9 @@ def test_a_failure_gives_the_exception_class_path_and_traceback():
     [error] = result.errors
     assert error.exception_class_path == "builtins.ValueError"
     assert error.exception_class is ValueError
-    assert "ValueError: bad input" in error.traceback and "dtasks.py" in error.traceback
+    assert "dtasks.py" in error.traceback
+    assert error.traceback.endswith("ValueError: bad input\n")  # as Django's own backends end it
+    assert result.started_at <= result.finished_at and result.last_attempted_at
     with pytest.raises(ValueError, match="Task failed"):
         result.return_value  # noqa: B018
 
@@ -255,6 +334,75 @@ def test_takes_context_gives_the_attempt_and_the_result():
     }
 
 
+# -- DEP 14's signals ----------------------------------------------------------------------
+
+
+@worker
+def test_task_enqueued_is_sent_with_the_result_once_enqueued():
+    seen = []
+
+    def receiver(sender, task_result, **kwargs):
+        seen.append((sender, task_result.id, task_result.status, task_result.args))
+
+    task_enqueued.connect(receiver)
+    try:
+        result = dtasks.add.enqueue(1, 2)
+    finally:
+        task_enqueued.disconnect(receiver)
+
+    assert seen == [(CeleryBackend, result.id, TaskResultStatus.READY, [1, 2])]
+    finished(result)
+
+
+def _signal_rows(result):
+    rows = SignalRecord.objects.filter(report_id=int(result.id), kind__startswith="task_")
+    return [(row.kind, row.status, json.loads(row.error)) for row in rows.order_by("pk")]
+
+
+@worker
+def test_task_started_and_task_finished_are_sent_on_the_worker(async_actions_worker):
+    result = finished(dtasks.add.enqueue(2, 5))
+
+    (started_kind, started_status, started), (finished_kind, finished_status, done) = (
+        _signal_rows(result)
+    )
+    assert (started_kind, started_status) == ("task_started", TaskResultStatus.RUNNING)
+    assert (finished_kind, finished_status) == ("task_finished", TaskResultStatus.SUCCESSFUL)
+    for sent in (started, done):
+        assert sent["sender"] == "CeleryBackend"
+        assert (sent["task"], sent["args"], sent["kwargs"]) == (dtasks.add.module_path, [2, 5], {})
+        assert sent["backend"] == "default"
+        assert sent["worker_ids"] == [async_actions_worker.hostname]
+        assert sent["started"] and sent["exc_info"] is None
+    assert not started["finished"] and done["finished"]
+    assert (started["return_value"], done["return_value"], done["errors"]) == (None, 7, [])
+
+
+@worker
+def test_task_finished_of_a_failure_carries_the_error_inside_the_handler():
+    result = finished(dtasks.fail.enqueue("boom"))
+
+    assert [(kind, status) for kind, status, _ in _signal_rows(result)] == [
+        ("task_started", TaskResultStatus.RUNNING),
+        ("task_finished", TaskResultStatus.FAILED),
+    ]
+    done = _signal_rows(result)[1][2]
+    assert done["errors"] == ["builtins.ValueError"]
+    assert done["exc_info"] == "ValueError"  # sent while the exception is being handled
+
+
+@worker
+def test_a_retried_attempt_starts_again_and_finishes_once():
+    result = finished(dtasks.flaky.enqueue(1))
+
+    kinds = [(kind, status) for kind, status, _ in _signal_rows(result)]
+    assert kinds == [
+        ("task_started", TaskResultStatus.RUNNING),
+        ("task_started", TaskResultStatus.RUNNING),
+        ("task_finished", TaskResultStatus.SUCCESSFUL),
+    ]
+
+
 # -- defer, priority, queues --------------------------------------------------------------
 
 
@@ -265,8 +413,7 @@ def test_run_after_defers_the_run():
 
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.started_at >= run_after
-    assert result.task.run_after == run_after
-    assert AsyncActionReport.objects.get(pk=result.id).task_call["run_after"]
+    assert dtasks.add.get_result(result.id).task.run_after == run_after
 
 
 def test_a_naive_run_after_is_refused():

@@ -87,9 +87,8 @@ class AsyncActionReport(models.Model):
     progress_message = models.CharField(max_length=255, blank=True, default="")
 
     # Only for django.tasks runs (async_actions.django_tasks); other actions leave these empty.
-    # What was enqueued (task path, args, kwargs, backend, queue, priority, run_after):
-    # written by the caller with the report.
-    task_call = models.JSONField(null=True, blank=True)
+    # (What was enqueued - task path, args, kwargs, backend, queue, priority, run_after - is
+    # in `signature`: the arguments of async_actions.run_django_task.)
     # Written by the worker: what DEP 14's TaskResult reports besides the status.
     return_value = models.JSONField(null=True, blank=True)
     exception_class_path = models.CharField(max_length=255, blank=True, default="")

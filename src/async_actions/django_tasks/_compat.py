@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     )
     from django.tasks.backends.base import BaseTaskBackend
     from django.tasks.base import TaskError
-    from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
-    from django.tasks.signals import task_enqueued
+    from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
+    from django.tasks.signals import task_enqueued, task_finished, task_started
     from django.utils.json import normalize_json
 
     SOURCE = "django.tasks"
@@ -39,8 +39,8 @@ else:
         )
         from django.tasks.backends.base import BaseTaskBackend
         from django.tasks.base import TaskError
-        from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
-        from django.tasks.signals import task_enqueued
+        from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
+        from django.tasks.signals import task_enqueued, task_finished, task_started
         from django.utils.json import normalize_json
 
         SOURCE = "django.tasks"
@@ -57,8 +57,8 @@ else:
             from django_tasks.backends.base import BaseTaskBackend
             from django_tasks.base import Task, TaskError
             from django_tasks.exceptions import InvalidTaskError as InvalidTask
-            from django_tasks.exceptions import TaskResultDoesNotExist
-            from django_tasks.signals import task_enqueued
+            from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
+            from django_tasks.signals import task_enqueued, task_finished, task_started
             from django_tasks.utils import normalize_json
         except ImportError as exc:
             raise ImportError(
@@ -84,10 +84,13 @@ __all__ = [
     "TaskError",
     "TaskResult",
     "TaskResultDoesNotExist",
+    "TaskResultMismatch",
     "TaskResultStatus",
     "class_path",
     "normalize_json",
     "task",
     "task_backends",
     "task_enqueued",
+    "task_finished",
+    "task_started",
 ]

@@ -18,8 +18,8 @@ import json
 from typing import Any, cast
 
 from celery import current_app
+from celery.utils import uuid
 from django.core import checks
-from django.db import router, transaction
 
 from async_actions.django_tasks import options as opts
 from async_actions.django_tasks._compat import (
@@ -64,44 +64,41 @@ class CeleryBackend(BaseTaskBackend):
         super().validate_task(task)
 
     def enqueue(self, task: Task[Any, Any], args: Any, kwargs: Any) -> TaskResult[Any, Any]:
-        from async_actions.models import AsyncActionReport
         from async_actions.services import start_action
         from async_actions.tasks import RUN_DJANGO_TASK, run_django_task
 
         self.validate_task(task)
         args, kwargs = json_arguments(task, args, kwargs)
-        call = {
-            "task": task.module_path,
-            "args": args,
-            "kwargs": kwargs,
-            "backend": self.alias,
-            "queue_name": task.queue_name,
-            "priority": task.priority,
-            "run_after": task.run_after.isoformat() if task.run_after else None,
-        }
+        # Everything get_result needs is in the runner's arguments, so in the report's stored
+        # signature: start_action's one INSERT is the whole write.
         signature = run_django_task.signature(
-            (task.module_path, args, kwargs), {"backend": self.alias}, **self._celery_options(task)
+            (task.module_path, args, kwargs),
+            {
+                "backend": self.alias,
+                "queue_name": task.queue_name,
+                "priority": task.priority,
+                "run_after": task.run_after.isoformat() if task.run_after else None,
+            },
+            task_id=(task_id := uuid()),  # a new report has it; a reused key's report does not
+            **self._celery_options(task),
         )
         given = current_enqueue_as()
         action = given.action or self.backend_options.actions.get(task.module_path) or task.name
-        with transaction.atomic(using=router.db_for_write(AsyncActionReport)):
-            report = start_action(
-                action,
-                signature,
-                triggered_by=given.triggered_by,
-                origin=given.origin,
-                idempotency_key=given.idempotency_key,
+        report = start_action(
+            action,
+            signature,
+            triggered_by=given.triggered_by,
+            origin=given.origin,
+            idempotency_key=given.idempotency_key,
+        )
+        if report.task_name != RUN_DJANGO_TASK:
+            raise InvalidTask(
+                f"The idempotency key {given.idempotency_key!r} belongs to report "
+                f"{report.pk}, which is not a django.tasks run."
             )
-            if report.task_name != RUN_DJANGO_TASK:
-                raise InvalidTask(
-                    f"The idempotency key {given.idempotency_key!r} belongs to report "
-                    f"{report.pk}, which is not a django.tasks run."
-                )
-            if report.task_call is not None:
-                # An idempotency key used before: that run, as it is now.
-                return self.get_result(str(report.pk))
-            # One more UPDATE, in the same transaction: start_action has no field for it.
-            AsyncActionReport.objects.filter(pk=report.pk).update(task_call=call)
+        if report.task_id != task_id:
+            # An idempotency key used before: that run, as it is now.
+            return self.get_result(str(report.pk))
         result: TaskResult[Any, Any] = TaskResult(
             task=task,
             id=str(report.pk),

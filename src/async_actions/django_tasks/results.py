@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 
 from async_actions.django_tasks._compat import (
+    DEFAULT_TASK_QUEUE_NAME,
     Task,
     TaskError,
     TaskResult,
@@ -24,6 +25,7 @@ from async_actions.django_tasks._compat import (
 )
 from async_actions.errors import ActionCancelled, ActionFailed, ActionLost
 from async_actions.models import AsyncActionReport, Status
+from async_actions.tasks import RUN_DJANGO_TASK
 
 # Every one of our statuses has a DEP 14 status (a test keeps this complete).
 STATUS_MAP: dict[str, Any] = {
@@ -43,6 +45,8 @@ _STATUS_ERRORS: dict[str, type[BaseException]] = {
 # Only these columns are needed to build a result: the report's other text stays unread.
 RESULT_FIELDS = (
     "pk",
+    "task_name",
+    "signature",
     "status",
     "attempts",
     "created_at",
@@ -50,7 +54,6 @@ RESULT_FIELDS = (
     "finished_at",
     "last_attempted_at",
     "worker_ids",
-    "task_call",
     "return_value",
     "exception_class_path",
     "error_type",
@@ -78,12 +81,12 @@ def result_queryset(result_id: Any) -> Any:
 def task_result_from_report(
     report: AsyncActionReport | None, result_id: Any, *, backend_alias: str
 ) -> TaskResult[Any, Any]:
-    if report is None or not report.task_call:
+    call = enqueued_call(report)
+    if report is None or call is None:
         raise TaskResultDoesNotExist(f"No django.tasks result with id {result_id!r}.")
-    call = report.task_call
-    if call.get("backend") != backend_alias:
+    if call["backend"] != backend_alias:
         raise TaskResultDoesNotExist(
-            f"Result {result_id!r} belongs to task backend {call.get('backend')!r}, "
+            f"Result {result_id!r} belongs to task backend {call['backend']!r}, "
             f"not {backend_alias!r}."
         )
     result: TaskResult[Any, Any] = TaskResult(
@@ -102,6 +105,27 @@ def task_result_from_report(
     )
     object.__setattr__(result, "_return_value", report.return_value)  # DEP 14's own way
     return result
+
+
+def enqueued_call(report: AsyncActionReport | None) -> dict[str, Any] | None:
+    """The django.tasks call a report runs, read from its stored signature (None if not one).
+
+    The signature is async_actions.run_django_task's: args (task path, args, kwargs),
+    kwargs (backend, queue_name, priority, run_after).
+    """
+    if report is None or report.task_name != RUN_DJANGO_TASK or not report.signature:
+        return None
+    path, args, kwargs = report.signature["args"]
+    options = report.signature["kwargs"]
+    return {
+        "task": path,
+        "args": args,
+        "kwargs": kwargs,
+        "backend": options["backend"],
+        "queue_name": options.get("queue_name", DEFAULT_TASK_QUEUE_NAME),
+        "priority": options.get("priority", 0),
+        "run_after": options.get("run_after"),
+    }
 
 
 def running(result: TaskResult[Any, Any]) -> TaskResult[Any, Any]:

@@ -2,12 +2,16 @@
 
 The tracker (async_actions.tracking) moves the report's status like any action's; this
 module adds, only for django.tasks runs, what TaskResult shows besides: the worker of each
-attempt, the return value, and the failing exception's class path.
+attempt, the return value, and the failing exception's class path. It sends DEP 14's
+`task_started` and `task_finished` as Django's own backends do (sender: the backend class,
+`task_result`: the run as it is then); an attempt that Celery retries has not finished.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from traceback import format_exception
 from typing import Any, cast
 
 from celery import Task as CeleryTask
@@ -18,11 +22,14 @@ from async_actions.conf import aa_settings
 from async_actions.django_tasks._compat import (
     Task,
     TaskContext,
+    TaskError,
     TaskResult,
     TaskResultStatus,
     class_path,
     normalize_json,
     task_backends,
+    task_finished,
+    task_started,
 )
 from async_actions.django_tasks.backend import CeleryBackend
 from async_actions.django_tasks.results import running
@@ -44,9 +51,10 @@ def run(
     task = _load_task(module_path)
     backend = cast(CeleryBackend, task_backends[alias])
     worker_ids = _record_attempt(report_id, attempt, request.hostname or "worker")
+    result = _running_result(backend, report_id, task, args, kwargs, worker_ids)
+    task_started.send(sender=type(backend), task_result=result)
     try:
         if task.takes_context:
-            result = _context_result(backend, report_id, task, args, kwargs, worker_ids)
             value = task.call(TaskContext(task_result=result), *args, **kwargs)
         else:
             value = task.call(*args, **kwargs)
@@ -60,9 +68,29 @@ def run(
             ) from exc
         if report_id is not None:
             _active(report_id).update(exception_class_path=class_path(type(exc))[:255])
+        # Inside the handler, as Django's backends send it: receivers see sys.exc_info().
+        _send_finished(backend, result, TaskResultStatus.FAILED, None, exc)
         raise
     if stored is not None and report_id is not None:
         _active(report_id).update(return_value=stored)
+    _send_finished(backend, result, TaskResultStatus.SUCCESSFUL, stored, None)
+
+
+def _send_finished(
+    backend: Any, result: TaskResult[Any, Any], status: Any, value: Any, exc: Exception | None
+) -> None:
+    errors = list(result.errors)
+    if exc is not None:
+        errors.append(
+            TaskError(
+                exception_class_path=class_path(type(exc)),
+                traceback="".join(format_exception(exc)),
+            )
+        )
+    done = dataclasses.replace(result, status=status, finished_at=timezone.now(), errors=errors)
+    if exc is None:
+        object.__setattr__(done, "_return_value", value)  # DEP 14's own way
+    task_finished.send(sender=type(backend), task_result=done)
 
 
 def _load_task(module_path: str) -> Task[Any, Any]:
@@ -95,7 +123,7 @@ def _record_attempt(report_id: int | None, attempt: int, worker_id: str) -> list
     return worker_ids
 
 
-def _context_result(
+def _running_result(
     backend: Any,
     report_id: int | None,
     task: Task[Any, Any],
@@ -103,9 +131,17 @@ def _context_result(
     kwargs: dict[str, Any],
     worker_ids: list[str],
 ) -> TaskResult[Any, Any]:
-    if report_id is not None:
-        return running(backend.get_result(str(report_id)))
+    """This attempt as DEP 14 shows it: for TaskContext and the task_started signal."""
     now = timezone.now()
+    if report_id is not None:
+        stored = backend.get_result(str(report_id))
+        # The tracker may write the start a moment later: this attempt has started now.
+        return dataclasses.replace(
+            running(stored),
+            started_at=stored.started_at or now,
+            last_attempted_at=now,
+            worker_ids=worker_ids,
+        )
     return TaskResult(
         task=task,
         id="",
