@@ -10,7 +10,7 @@ from celery import chain
 from celery.fixups.django import DjangoFixup, DjangoWorkerFixup
 from kombu.transport import filesystem
 
-from async_actions._celery_internals import ChainType, django_fixups
+from async_actions._celery_internals import SKIP_CHECKS_VARIABLE, ChainType, django_fixups
 from tests.celery_app import app
 
 
@@ -27,6 +27,13 @@ def test_the_app_keeps_its_django_fixups_with_a_db_reuse_max():
     worker_fixup = fixups[0].worker_fixup
     assert isinstance(worker_fixup, DjangoWorkerFixup)
     assert hasattr(worker_fixup, "db_reuse_max"), "DjangoWorkerFixup.db_reuse_max"
+
+
+def test_the_django_fixup_still_skips_its_checks_on_the_variable():
+    source = inspect.getsource(DjangoWorkerFixup.validate_models)
+    assert f"os.environ.get('{SKIP_CHECKS_VARIABLE}')" in source.replace('"', "'"), (
+        "DjangoWorkerFixup.validate_models no longer reads CELERY_SKIP_CHECKS"
+    )
 
 
 def test_kombus_filesystem_channel_still_has_the_put_our_transport_overrides():

@@ -6,6 +6,9 @@ internal) when a Celery or kombu release changes it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery
@@ -22,6 +25,28 @@ def django_fixups(app: Celery) -> list[DjangoFixup]:
     return [
         fixup for fixup in getattr(app, "_fixups", None) or () if isinstance(fixup, DjangoFixup)
     ]
+
+
+# Read by Celery's Django fixup before it runs Django's system checks on module import.
+SKIP_CHECKS_VARIABLE = "CELERY_SKIP_CHECKS"
+
+
+@contextmanager
+def django_checks_skipped() -> Iterator[None]:
+    """Import task modules without the system checks Celery's Django fixup runs then.
+
+    Those checks may query the database (Django 6.1's JSONField check does), which a test
+    without database access must not; the test run has its own checks anyway.
+    """
+    before = os.environ.get(SKIP_CHECKS_VARIABLE)
+    os.environ[SKIP_CHECKS_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[SKIP_CHECKS_VARIABLE]
+        else:
+            os.environ[SKIP_CHECKS_VARIABLE] = before
 
 
 def set_db_reuse_max(fixup: DjangoFixup, value: int) -> None:

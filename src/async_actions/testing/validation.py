@@ -27,6 +27,7 @@ from celery import Celery, Task
 from kombu.exceptions import EncodeError
 from kombu.serialization import dumps
 
+from async_actions._celery_internals import django_checks_skipped
 from async_actions.testing.samples import NoSample, sample_arguments
 
 REPORT_ID_KWARG = "async_action_report_id"  # the talk's kwarg (async_actions.mixins)
@@ -49,7 +50,8 @@ def _app(app: Celery | None) -> Celery:
         from celery import current_app
 
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-    app.loader.import_default_modules()  # autodiscovery: every task the worker would have
+    with django_checks_skipped():
+        app.loader.import_default_modules()  # autodiscovery: every task the worker would have
     return app
 
 
