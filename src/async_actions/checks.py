@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from async_actions.conf import DEFAULTS, SETTING_NAME
 
@@ -63,3 +64,51 @@ def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list:
             )
         ]
     return []
+
+
+@register()
+def check_scrubbing(app_configs: Any = None, **kwargs: Any) -> list:
+    """SCRUB must import and SCRUB_PATTERNS must compile, or failures could not be stored."""
+    from async_actions.cleansing import reset_scrubber, scrubber
+
+    if not isinstance(getattr(settings, SETTING_NAME, None) or {}, dict):
+        return []  # E001 says so
+    reset_scrubber()
+    try:
+        scrubber()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="async_actions.E010")]
+    return []
+
+
+# Celery settings (as read by the app) that make a finished task's outcome survive a
+# killed worker, with why; see docs/reliability.md.
+RECOMMENDED_DELIVERY = {
+    "task_acks_late": (True, "a message is acknowledged only after its task finished"),
+    "task_reject_on_worker_lost": (True, "a task whose worker was killed is delivered again"),
+    "worker_prefetch_multiplier": (1, "a dying worker holds at most one extra message"),
+}
+
+
+def delivery_warnings(conf: Any) -> list:
+    """Warnings for each recommended Celery delivery setting `conf` does not have."""
+    problems = []
+    for name, (wanted, why) in RECOMMENDED_DELIVERY.items():
+        value = conf.get(name)
+        if value != wanted:
+            problems.append(
+                Warning(
+                    f"Celery's {name} is {value!r}; tracked actions need {wanted!r} so that "
+                    f"{why}.",
+                    hint=f"Set CELERY_{name.upper()} = {wanted!r} (see docs/reliability.md).",
+                    id="async_actions.W010",
+                )
+            )
+    return problems
+
+
+@register()
+def check_celery_delivery(app_configs: Any = None, **kwargs: Any) -> list:
+    from celery import current_app
+
+    return delivery_warnings(current_app.conf)

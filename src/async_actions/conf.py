@@ -29,6 +29,11 @@ DEFAULTS: dict[str, Any] = {
     # Secrets shorter than this are not scrubbed from stored errors: replacing every "1" or
     # "ab" in a traceback would destroy it and protect nothing.
     "MIN_SECRET_LENGTH": 4,
+    # Regexes whose whole match is scrubbed from every stored text, after the built-in
+    # rules (sensitive settings and environment variables, passwords in URLs).
+    "SCRUB_PATTERNS": (),
+    # Dotted path to a `str -> str` function applied last to every stored text, or None.
+    "SCRUB": None,
     # Longest error message stored; tracebacks are cut to TRACEBACK_MAX_CHARS, keeping the end.
     "ERROR_MESSAGE_MAX_CHARS": 10_000,
     "TRACEBACK_MAX_CHARS": 50_000,

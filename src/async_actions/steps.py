@@ -175,5 +175,5 @@ def step_mark_failed(
 
 def step_mark_cancelled(*, task_id: str, reason: str) -> None:
     AsyncActionStep.objects.filter(task_id=task_id, status__in=STEP_ACTIVE_STATUSES).update(
-        status=StepStatus.CANCELLED, finished_at=timezone.now(), error_message=reason
+        status=StepStatus.CANCELLED, finished_at=timezone.now(), error_message=cleanse_text(reason)
     )

@@ -104,7 +104,7 @@ def write_failure(*, report_id: int, error_type: str, message: str, traceback: s
 def report_mark_cancelled(*, report_id: int, reason: str) -> bool:
     return bool(
         _active(report_id).update(
-            status=Status.CANCELLED, finished_at=timezone.now(), error_message=reason
+            status=Status.CANCELLED, finished_at=timezone.now(), error_message=cleanse_text(reason)
         )
     )
 
