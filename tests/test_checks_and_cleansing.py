@@ -1,8 +1,8 @@
 """System checks by id, and the scrubbing of secrets from stored errors."""
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from async_actions.checks import delivery_warnings

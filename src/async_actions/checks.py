@@ -98,8 +98,7 @@ def delivery_warnings(conf: Any) -> list:
         if value != wanted:
             problems.append(
                 Warning(
-                    f"Celery's {name} is {value!r}; tracked actions need {wanted!r} so that "
-                    f"{why}.",
+                    f"Celery's {name} is {value!r}; tracked actions need {wanted!r} so that {why}.",
                     hint=f"Set CELERY_{name.upper()} = {wanted!r} (see docs/reliability.md).",
                     id="async_actions.W010",
                 )
