@@ -1,4 +1,4 @@
-"""Reports in the Django admin: read-only records, errors shown escaped."""
+"""Reports in the Django admin: read-only records nobody deletes, errors shown escaped."""
 
 from __future__ import annotations
 
@@ -76,4 +76,9 @@ class AsyncActionReportAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An audit trail: not even a superuser deletes reports here. Retention is the only
+        # way out (`manage.py async_actions_purge`, `async_actions.tasks.purge_reports`).
         return False

@@ -1,0 +1,26 @@
+"""Maintenance tasks for Celery beat (found by the app's autodiscover_tasks()).
+
+    CELERY_BEAT_SCHEDULE = {
+        "async-actions-purge": {
+            "task": "async_actions.tasks.purge_reports",
+            "schedule": crontab(hour=3, minute=0),
+            "kwargs": {"older_than_days": 90},
+        },
+    }
+
+See docs/reliability.md for the full schedule.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+
+from async_actions.retention import reports_purge
+
+
+@shared_task(name="async_actions.tasks.purge_reports", ignore_result=True)
+def purge_reports(older_than_days: float, batch_size: int = 1000) -> int:
+    """Delete finished reports older than `older_than_days` (the admin cannot)."""
+    return reports_purge(older_than=timedelta(days=older_than_days), batch_size=batch_size)
