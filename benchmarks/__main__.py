@@ -1,6 +1,6 @@
-"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|lint] [options]``.
+"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|lint|soak] [options]``.
 
-With no suite name, all of them run.
+With no suite name, all of them run but the soak (minutes of injected faults: ask for it).
 
 tracking and workflows need the real services: PostgreSQL on 127.0.0.1:5432 and Redis on
 127.0.0.1:6379; lint needs nothing. Each suite runs in a process of its own, with the
@@ -14,7 +14,12 @@ import os
 import subprocess
 import sys
 
-SUITES = {"tracking": "tracking", "workflows": "workflows", "lint": "lint_bench"}
+SUITES = {
+    "tracking": "tracking",
+    "workflows": "workflows",
+    "lint": "lint_bench",
+    "soak": "soak",
+}
 
 
 def main() -> None:
@@ -24,6 +29,8 @@ def main() -> None:
         return
     for suite in SUITES:
         module = importlib.import_module(f"benchmarks.{SUITES[suite]}")
+        if not getattr(module, "IN_ALL", True):
+            continue
         env = {**os.environ, **getattr(module, "ENV", {})}
         subprocess.run([sys.executable, "-m", "benchmarks", suite, *args], env=env, check=True)
 

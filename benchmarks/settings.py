@@ -21,7 +21,8 @@ DATABASES = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": os.environ.get("AA_BENCH_PG_NAME", "aa_bench"),
         "HOST": "127.0.0.1",
-        "PORT": "5432",
+        # The soak points its workers at a cuttable proxy in front of PostgreSQL.
+        "PORT": os.environ.get("AA_BENCH_PG_PORT", "5432"),
         "USER": "postgres",
         # The setting the library recommends (system check async_actions.W001), for every variant.
         "CONN_MAX_AGE": 60,
@@ -34,3 +35,12 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("AA_BENCH_QUEUE", "aa-bench")
 CELERY_RESULT_BACKEND = os.environ.get("AA_BENCH_RESULT_BACKEND") or None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+
+# The delivery settings docs/reliability.md recommends (system check async_actions.W010),
+# for the soak; the throughput benchmarks keep Celery's defaults, as FACTS.md measured.
+if os.environ.get("AA_BENCH_RELIABLE"):
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_TASK_REJECT_ON_WORKER_LOST = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+    # A message a killed worker held comes back after this many seconds (Redis).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 15}
