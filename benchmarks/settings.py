@@ -43,4 +43,9 @@ if os.environ.get("AA_BENCH_RELIABLE"):
     CELERY_TASK_REJECT_ON_WORKER_LOST = True
     CELERY_WORKER_PREFETCH_MULTIPLIER = 1
     # A message a killed worker held comes back after this many seconds (Redis).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 15}
+    # (kombu sweeps for such messages every interval x throttle seconds: 100 s by default).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 15,
+        "unacked_restore_interval": 2,
+        "unacked_restore_throttle": 1,
+    }
