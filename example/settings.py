@@ -75,6 +75,11 @@ CELERY_RESULT_BACKEND = (
 )
 # A queue of the example's own, so it never shares one with another project on the same broker.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("EXAMPLE_QUEUE", "example")
+# What docs/reliability.md recommends (system check async_actions.W010): a message is
+# acknowledged once its task finished, and a killed worker's task runs again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # The InvoicesPlus integration. The key's name contains KEY, so async_actions scrubs its value
 # from every stored error and traceback.
