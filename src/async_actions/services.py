@@ -12,6 +12,7 @@ from kombu.exceptions import KombuError
 
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
+from async_actions.idempotency import check_key, check_same_action, fingerprint
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
 from async_actions.signatures import REPORT_ID_STAMP, check_signature, stamp_task
 from async_actions.transitions import report_mark_cancelled, report_mark_failed
@@ -67,8 +68,8 @@ def start_action(
     check_signature(signature)
     triggered_by = _user_or_none(triggered_by)
     origin = _check_origin(origin, triggered_by)
-    if idempotency_key is not None and not (isinstance(idempotency_key, str) and idempotency_key):
-        raise InvalidActionError("idempotency_key must be a non-empty string or None.")
+    idempotency_key = check_key(idempotency_key)
+    shape = fingerprint(signature) if idempotency_key is not None else ""
     signature = signature.clone()
     try:
         final_task_id = signature.freeze().id
@@ -87,6 +88,7 @@ def start_action(
         "total_steps": len(steps),
         "idempotency_key": idempotency_key,
         "retry_of": retry_of,
+        "fingerprint": shape,
     }
     using = router.db_for_write(AsyncActionReport)
     with transaction.atomic(using=using):
@@ -120,17 +122,23 @@ def create_steps(
 
 
 def _create_once(fields: dict[str, Any], using: str) -> tuple[AsyncActionReport, bool]:
-    """(report, created): the existing report when its idempotency key was used before."""
+    """(report, created): the existing report when its idempotency key was used before.
+
+    The existing report is returned only for the same action; else IdempotencyConflictError.
+    """
     key = fields["idempotency_key"]
+    same = partial(
+        check_same_action, key=key, action=fields["action"], fingerprint=fields["fingerprint"]
+    )
     existing = AsyncActionReport.objects.filter(idempotency_key=key).first()
     if existing is not None:
-        return existing, False
+        return same(existing), False
     try:
         with transaction.atomic(using=using):  # a savepoint: the outer block stays usable
             return AsyncActionReport.objects.create(**fields), True
     except IntegrityError:
         # Another caller with the same key committed first.
-        return AsyncActionReport.objects.get(idempotency_key=key), False
+        return same(AsyncActionReport.objects.get(idempotency_key=key)), False
 
 
 def _send(report_id: int, signature: Signature) -> None:
