@@ -8,14 +8,14 @@ from typing import Any
 
 from celery.canvas import Signature
 from django.db import IntegrityError, router, transaction
-from kombu.exceptions import KombuError
 
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 from async_actions.idempotency import check_key, check_same_action, fingerprint
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
+from async_actions.outbox import report_publish
 from async_actions.signatures import REPORT_ID_STAMP, check_signature, stamp_task
-from async_actions.transitions import report_mark_cancelled, report_mark_failed
+from async_actions.transitions import report_mark_cancelled
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def start_action(
             create_steps(report, steps)
         for step in steps:
             stamp_task(step.signature, report.pk, step=is_workflow)
-        transaction.on_commit(partial(_send, report.pk, signature), using=using)
+        transaction.on_commit(partial(report_publish, report, signature), using=using)
     return report
 
 
@@ -139,20 +139,6 @@ def _create_once(fields: dict[str, Any], using: str) -> tuple[AsyncActionReport,
     except IntegrityError:
         # Another caller with the same key committed first.
         return same(AsyncActionReport.objects.get(idempotency_key=key)), False
-
-
-def _send(report_id: int, signature: Signature) -> None:
-    """Publish after commit; a broker that cannot be reached fails the report, never strands it."""
-    try:
-        signature.apply_async()
-    except (KombuError, OSError) as exc:
-        logger.exception("Could not enqueue async action report %s", report_id)
-        report_mark_failed(
-            report_id=report_id,
-            error_type=type(exc).__name__,
-            error_message=f"Could not enqueue the task {signature.task!r}: the broker "
-            f"could not be reached ({exc}).",
-        )
 
 
 def retry_action(

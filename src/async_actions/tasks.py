@@ -24,3 +24,11 @@ from async_actions.retention import reports_purge
 def purge_reports(older_than_days: float, batch_size: int = 1000) -> int:
     """Delete finished reports older than `older_than_days` (the admin cannot)."""
     return reports_purge(older_than=timedelta(days=older_than_days), batch_size=batch_size)
+
+
+@shared_task(name="async_actions.tasks.relay_unsent", ignore_result=True)
+def relay_unsent(limit: int = 500) -> int:
+    """Publish the reports the broker could not take at start (see async_actions.outbox)."""
+    from async_actions.outbox import reports_relay
+
+    return reports_relay(limit=limit)

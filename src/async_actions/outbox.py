@@ -1,0 +1,173 @@
+"""Publishing a started action, and the outbox of those the broker did not take.
+
+Publishing is total: whatever goes wrong is recorded on that report and never stops the
+other publishes of the same commit.
+
+- The broker accepted the message: `sent_at` is set.
+- The broker could not be reached: the report stays `pending` with `sent_at` NULL, the
+  error in `send_error` and the message (kombu JSON) in `outbox`, for `reports_relay` to
+  publish later. The caller is not blocked: the publish is tried once, without retries.
+- Anything else (a serializer error, a bug in a custom Task.apply_async): the report fails
+  with that error, since publishing it again would fail the same way.
+
+`reports_relay` claims unsent reports so that several relays at once publish each exactly
+once: `SELECT ... FOR UPDATE SKIP LOCKED` where the database has it (PostgreSQL), else a
+conditional UPDATE that only one relay can win (SQLite serializes writers).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from celery import Celery, current_app
+from celery.canvas import Signature
+from celery.canvas import signature as rebuild_signature
+from django.db import DatabaseError, connections, router, transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError
+from kombu.utils.json import dumps, loads
+
+from async_actions.cleansing import cleanse_text, cleanse_texts
+from async_actions.conf import aa_settings
+from async_actions.models import AsyncActionReport, Status
+
+logger = logging.getLogger(__name__)
+
+# Set in a process whose publish failed: its next successful publish relays the outbox.
+_relay_wanted = False
+
+
+def _broker_errors(app: Celery) -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the broker is unreachable", for this app's transport."""
+    connection = app.connection_for_write()
+    try:
+        return (KombuError, OSError, *connection.connection_errors, *connection.channel_errors)
+    finally:
+        connection.release()
+
+
+def _publish(signature: Signature) -> None:
+    """Publish once: a down broker must not block the caller.
+
+    Celery's default retry policy waits ~0.6 s per publish, and kombu retries a connection
+    for `broker_connection_timeout` (4 s) before that; here a connection is tried twice
+    at once and the publish once, and a broker error is for the outbox to handle.
+    """
+    with signature.app.producer_or_acquire() as producer:
+        connection = producer.connection
+        if not connection.connected:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+        signature.apply_async(retry=False, producer=producer)
+
+
+def report_publish(report: AsyncActionReport, signature: Signature) -> bool:
+    """Publish `signature` for `report` (after commit); True if the broker took it.
+
+    `report` is updated in memory too, so the object `start_action` returned tells the truth.
+    """
+    global _relay_wanted
+    try:
+        _publish(signature)
+    except Exception as exc:  # total: recorded on the report, never raised into on_commit
+        _record_failure(report, signature, exc)
+        return False
+    # Not limited to pending: a quick worker may have started it already.
+    _update(report, pending_only=False, sent_at=timezone.now())
+    if _relay_wanted:
+        _relay_wanted = False
+        reports_relay(app=signature.app, limit=100)
+    return True
+
+
+def _record_failure(report: AsyncActionReport, signature: Signature, exc: Exception) -> None:
+    global _relay_wanted
+    described = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, _broker_errors(signature.app)):
+        logger.warning("Broker unreachable, report %s kept in the outbox: %s", report.pk, exc)
+        _relay_wanted = True
+        _update(report, send_error=cleanse_text(described), outbox=dumps(signature))
+        return
+    logger.exception("Could not publish async action report %s", report.pk)
+    message, trace = cleanse_texts(
+        f"Could not publish the task {signature.task!r}: {described}", traceback.format_exc()
+    )
+    _update(
+        report,
+        status=Status.FAILED,
+        finished_at=timezone.now(),
+        error_type=type(exc).__name__[:255],
+        error_message=message[: aa_settings.ERROR_MESSAGE_MAX_CHARS],
+        error_traceback=trace[-aa_settings.TRACEBACK_MAX_CHARS :],
+        send_error=message[: aa_settings.ERROR_MESSAGE_MAX_CHARS],
+    )
+
+
+def _update(report: AsyncActionReport, *, pending_only: bool = True, **fields: Any) -> None:
+    """Write `fields` (while the report is still pending); mirror them on the object."""
+    reports = AsyncActionReport.objects.filter(pk=report.pk)
+    try:
+        (reports.filter(status=Status.PENDING) if pending_only else reports).update(**fields)
+    except DatabaseError:
+        # The message's fate cannot be recorded now; the reaper finds the report later.
+        logger.exception("Could not record the publish of report %s", report.pk)
+        return
+    for name, value in fields.items():
+        setattr(report, name, value)
+
+
+def _unsent():  # type: ignore[no-untyped-def]
+    return (
+        AsyncActionReport.objects.filter(status=Status.PENDING, sent_at__isnull=True)
+        .exclude(outbox="")
+        .order_by("pk")
+    )
+
+
+def reports_relay(*, app: Celery | None = None, limit: int = 500) -> int:
+    """Publish up to `limit` reports the broker did not take; returns how many it took."""
+    app = app or current_app
+    using = router.db_for_write(AsyncActionReport)
+    if connections[using].features.has_select_for_update_skip_locked:
+        return _relay_locked(app, using, limit)
+    return _relay_claimed(app, limit)
+
+
+def _relay_locked(app: Celery, using: str, limit: int) -> int:
+    sent = 0
+    with transaction.atomic(using=using):
+        for report in _unsent().select_for_update(skip_locked=True)[:limit]:
+            if not _relay_one(app, report):
+                break  # the broker is still down: leave the rest for the next run
+            sent += 1
+    return sent
+
+
+def _relay_claimed(app: Celery, limit: int) -> int:
+    sent = 0
+    for report in list(_unsent()[:limit]):
+        # The claim: only one relay's UPDATE finds the report still unsent.
+        if not _unsent().filter(pk=report.pk).update(sent_at=timezone.now()):
+            continue
+        report.sent_at = None
+        if not _relay_one(app, report, claimed=True):
+            break
+        sent += 1
+    return sent
+
+
+def _relay_one(app: Celery, report: AsyncActionReport, *, claimed: bool = False) -> bool:
+    """Publish one unsent report; False if the broker is still unreachable."""
+    signature = rebuild_signature(loads(report.outbox), app=app)
+    try:
+        _publish(signature)
+    except Exception as exc:
+        if claimed:  # give the claim back
+            AsyncActionReport.objects.filter(pk=report.pk).update(sent_at=None)
+        _record_failure(report, signature, exc)
+        return report.status != Status.PENDING  # failed for good: go on with the others
+    AsyncActionReport.objects.filter(pk=report.pk).update(
+        sent_at=timezone.now(), outbox="", send_error=""
+    )
+    return True
