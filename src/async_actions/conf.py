@@ -16,9 +16,13 @@ from django.core.signals import setting_changed
 SETTING_NAME = "ASYNC_ACTIONS"
 
 DEFAULTS: dict[str, Any] = {
-    # Seconds after which a report still pending/running/retrying counts as lost
-    # (a worker killed mid-task, a message dropped by the broker). See `async_actions_reap`.
+    # Seconds after its countdown/ETA (or creation) a report no worker took counts as lost
+    # (a message dropped by the broker). See `async_actions_reap`.
     "LOST_AFTER": 6 * 60 * 60,
+    # Each worker process records that it is alive every HEARTBEAT_INTERVAL seconds; a
+    # running report whose worker has been silent for WORKER_LOST_AFTER seconds is lost.
+    "HEARTBEAT_INTERVAL": 10,
+    "WORKER_LOST_AFTER": 60,
     # Keep the worker's database connection across tasks and close it only when Django's
     # own rules say so (CONN_MAX_AGE, CONN_HEALTH_CHECKS), like a request does. Celery's
     # default closes every connection around every task, which costs a reconnect per task.

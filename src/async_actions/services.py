@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from celery.canvas import Signature
 from django.db import IntegrityError, router, transaction
+from django.utils import timezone
 
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
@@ -89,6 +91,7 @@ def start_action(
         "idempotency_key": idempotency_key,
         "retry_of": retry_of,
         "fingerprint": shape,
+        "not_before": _not_before(signature, steps[0].signature),
     }
     using = router.db_for_write(AsyncActionReport)
     with transaction.atomic(using=using):
@@ -104,6 +107,17 @@ def start_action(
             stamp_task(step.signature, report.pk, step=is_workflow)
         transaction.on_commit(partial(report_publish, report, signature), using=using)
     return report
+
+
+def _not_before(signature: Signature, first: Signature) -> datetime | None:
+    """When a worker may first run it (countdown/ETA), for the reaper; None for at once."""
+    options = {**first.options, **signature.options}
+    if options.get("eta"):
+        eta = options["eta"]
+        return eta if isinstance(eta, datetime) else datetime.fromisoformat(str(eta))
+    if options.get("countdown"):
+        return timezone.now() + timedelta(seconds=float(options["countdown"]))
+    return None
 
 
 def create_steps(

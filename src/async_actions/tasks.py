@@ -32,3 +32,11 @@ def relay_unsent(limit: int = 500) -> int:
     from async_actions.outbox import reports_relay
 
     return reports_relay(limit=limit)
+
+
+@shared_task(name="async_actions.tasks.reap_lost", ignore_result=True)
+def reap_lost() -> int:
+    """Mark lost the reports whose worker is silent, or that no worker took in time."""
+    from async_actions.reaping import reports_reap
+
+    return reports_reap().total

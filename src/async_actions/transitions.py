@@ -8,8 +8,6 @@ Each function returns whether it moved the report.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -105,30 +103,5 @@ def report_mark_cancelled(*, report_id: int, reason: str) -> bool:
     return bool(
         _active(report_id).update(
             status=Status.CANCELLED, finished_at=timezone.now(), error_message=cleanse_text(reason)
-        )
-    )
-
-
-def reports_mark_lost(*, older_than_seconds: float) -> int:
-    """Mark as lost every active report older than `older_than_seconds`.
-
-    A report never started counts from its creation (the message was dropped or never
-    consumed); a started one from its first start (its worker was killed mid-task).
-    """
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    return (
-        AsyncActionReport.objects.filter(status__in=ACTIVE_STATUSES, created_at__lt=cutoff)
-        .filter(started_at__isnull=True)
-        .update(
-            status=Status.LOST,
-            finished_at=timezone.now(),
-            error_message="Lost: never started within the time limit (see LOST_AFTER).",
-        )
-    ) + (
-        AsyncActionReport.objects.filter(status__in=ACTIVE_STATUSES, started_at__lt=cutoff).update(
-            status=Status.LOST,
-            finished_at=timezone.now(),
-            error_message="Lost: started but never finished within the time limit "
-            "(see LOST_AFTER); its worker may have died.",
         )
     )
