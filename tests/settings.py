@@ -8,6 +8,7 @@ test process (broker folder, queue name, database name) are put into os.environ 
 worker started from the tests inherits them.
 """
 
+import json
 import os
 import tempfile
 import uuid
@@ -72,6 +73,15 @@ CELERY_RESULT_BACKEND = (
 # Tests start a worker with AA_TEST_FLUSH_INTERVAL=0 to cover the write-at-once path.
 if "AA_TEST_FLUSH_INTERVAL" in os.environ:
     ASYNC_ACTIONS = {"TRACKING_FLUSH_INTERVAL": float(os.environ["AA_TEST_FLUSH_INTERVAL"])}
+# Fault tests give their workers short heartbeats (JSON merged into ASYNC_ACTIONS) ...
+if "AA_TEST_ASYNC_ACTIONS" in os.environ:
+    ASYNC_ACTIONS = {**globals().get("ASYNC_ACTIONS", {})}
+    ASYNC_ACTIONS.update(json.loads(os.environ["AA_TEST_ASYNC_ACTIONS"]))
+# ... and the delivery docs/reliability.md recommends.
+if os.environ.get("AA_TEST_RELIABLE"):
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_TASK_REJECT_ON_WORKER_LOST = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # A secret the tests make a task leak, to check it never reaches the database.
 INVOICES_PLUS_API_KEY = "ipk_live_7fa3c0de5ecre7"
