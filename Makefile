@@ -22,6 +22,7 @@ install: $(STAMP)
 # The embedded default: SQLite + kombu's filesystem transport, no servers needed.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks example
+	$(BIN)/mypy
 	$(BIN)/async-actions lint src example
 	$(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings
 	$(BIN)/python -m django makemigrations --check --dry-run --settings=example.settings

@@ -1,10 +1,12 @@
-"""Run the benchmarks: ``python -m benchmarks [tracking|workflows|lint|soak] [options]``.
+"""Run the benchmarks: ``python -m benchmarks [SUITE] [options]``.
+
+Suites: endtoend, caller, tracking, workflows, lint, soak.
 
 With no suite name, all of them run but the soak (minutes of injected faults: ask for it).
 
-tracking and workflows need the real services: PostgreSQL on 127.0.0.1:5432 and Redis on
-127.0.0.1:6379; lint needs nothing. Each suite runs in a process of its own, with the
-settings it declares in ``ENV``.
+endtoend, caller, tracking and workflows need the real services: PostgreSQL on
+127.0.0.1:5432 and Redis on 127.0.0.1:6379; lint needs nothing. Each suite runs in a
+process of its own, with the settings it declares in ``ENV``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import subprocess
 import sys
 
 SUITES = {
+    "endtoend": "endtoend",
+    "caller": "caller",
     "tracking": "tracking",
     "workflows": "workflows",
     "lint": "lint_bench",

@@ -66,9 +66,8 @@ DATABASES["default"]["TEST"] = {
 globals().update(broker_settings(folder=os.path.join(_tmp, "broker")))
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Chords need a result backend: Redis beside a Redis broker, else the database itself.
-CELERY_RESULT_BACKEND = (
-    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "django-db"  # noqa: F821
-)
+_broker_url: str = globals()["CELERY_BROKER_URL"]
+CELERY_RESULT_BACKEND = _broker_url if _broker_url.startswith("redis") else "django-db"
 
 # Tests start a worker with AA_TEST_FLUSH_INTERVAL=0 to cover the write-at-once path.
 if "AA_TEST_FLUSH_INTERVAL" in os.environ:

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from async_actions import AsyncActionReport, InvalidActionError, Status, cancel_action, retry_action
-from async_actions.transitions import report_mark_running
+from async_actions.tracker import get_tracker
 from tests.testapp import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +33,7 @@ def test_reap_marks_only_stale_unfinished_reports_lost(capsys):
     stale_pending = AsyncActionReport.objects.create(action="Never consumed")
     _age(stale_pending, hours=2)
     stale_running = AsyncActionReport.objects.create(action="Worker died")
-    report_mark_running(report_id=stale_running.pk, attempt=1)
+    get_tracker().start(report_id=stale_running.pk, attempt=1)
     AsyncActionReport.objects.filter(pk=stale_running.pk).update(
         started_at=timezone.now() - timedelta(hours=2)
     )

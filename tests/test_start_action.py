@@ -119,3 +119,15 @@ def test_bad_origin_and_idempotency_key_are_refused():
 def test_invalid_action_error_is_a_value_error():
     with pytest.raises(ValueError):
         start_action("", tasks.noop.s())
+
+
+def test_a_single_task_start_is_one_statement_and_no_transaction(django_assert_num_queries):
+    with django_assert_num_queries(1) as captured:
+        start_action("One insert", tasks.noop.s())
+
+    assert captured.captured_queries[0]["sql"].startswith("INSERT")
+
+
+def test_inside_the_callers_transaction_it_is_one_statement_too(django_assert_num_queries):
+    with transaction.atomic(), django_assert_num_queries(1):
+        start_action("One insert", tasks.noop.s())

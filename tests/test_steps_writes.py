@@ -1,17 +1,18 @@
-"""Batched step writes: the VALUES statement and the ORM fallback move steps the same way."""
+"""Batched step writes: the VALUES statement and the one-row form move steps the same way."""
 
 import pytest
 from django.utils import timezone
 
 from async_actions import AsyncActionReport, AsyncActionStep, Status, StepStatus
-from async_actions.steps import (
-    _steps_mark_ok_orm,
-    _steps_mark_running_orm,
-    steps_mark_ok,
-    steps_mark_running,
-)
+from async_actions.tracker import Tracker
 
 pytestmark = pytest.mark.django_db
+
+
+class OneRowAtATime(Tracker):
+    """A tracker on a database without UPDATE ... FROM (VALUES ...)."""
+
+    can_update_from_values = False  # type: ignore[assignment]
 
 
 @pytest.fixture
@@ -30,28 +31,23 @@ def _state(report):
     return report.status, [(s.status, s.attempts) for s in steps]
 
 
-def test_values_statement_moves_steps_and_completes_the_report(workflow):
+def _row(report, task_id, attempt, at):
+    return {"key": task_id, "report_id": report.pk, "attempt": attempt, "at": at, "started": at}
+
+
+@pytest.mark.parametrize("tracker", [Tracker(), OneRowAtATime()], ids=["values", "one-row"])
+def test_steps_move_and_complete_the_report(workflow, tracker):
     now = timezone.now()
 
-    steps_mark_running(report_ids=[workflow.pk], started={"t0": (1, now), "t1": (2, now)})
+    tracker.steps_start([_row(workflow, "t0", 1, now), _row(workflow, "t1", 2, now)])
     assert _state(workflow) == (Status.RUNNING, [("running", 1), ("running", 2)])
 
-    steps_mark_ok(report_ids=[workflow.pk], finished={"t0": (1, now)})
+    tracker.steps_succeed([_row(workflow, "t0", 1, now)])
     assert _state(workflow) == (Status.RUNNING, [("ok", 1), ("running", 2)])
 
     # A duplicated, older start changes nothing.
-    steps_mark_running(report_ids=[workflow.pk], started={"t1": (1, now)})
-    steps_mark_ok(report_ids=[workflow.pk], finished={"t1": (2, now)})
-    assert _state(workflow) == (Status.OK, [("ok", 1), ("ok", 2)])
+    tracker.steps_start([_row(workflow, "t1", 1, now)])
+    tracker.steps_succeed([_row(workflow, "t1", 2, now)])
+    assert _state(workflow) == (Status.OK, [(StepStatus.OK, 1), (StepStatus.OK, 2)])
     assert AsyncActionStep.objects.get(task_id="t1").started_at == now
-
-
-def test_orm_fallback_moves_steps_the_same_way(workflow):
-    now = timezone.now()
-
-    _steps_mark_running_orm({"t0": (1, now), "t1": (2, now)})
-    _steps_mark_running_orm({"t1": (1, now)})
-    _steps_mark_ok_orm({"t0": (1, now), "t1": (2, now)})
-
-    assert _state(workflow)[1] == [(StepStatus.OK, 1), (StepStatus.OK, 2)]
     assert AsyncActionStep.objects.get(task_id="t0").finished_at == now

@@ -3,13 +3,14 @@
 import pytest
 
 from async_actions import AsyncActionReport, Status
-from async_actions.transitions import (
-    report_mark_cancelled,
-    report_mark_failed,
-    report_mark_ok,
-    report_mark_retrying,
-    report_mark_running,
-)
+from async_actions.tracker import Tracker
+
+_tracker = Tracker()
+report_mark_running = _tracker.start
+report_mark_retrying = _tracker.retry
+report_mark_ok = _tracker.succeed
+report_mark_failed = _tracker.fail
+report_mark_cancelled = _tracker.cancel
 
 pytestmark = pytest.mark.django_db
 

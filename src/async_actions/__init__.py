@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 __all__ = [
     # starting and steering actions
     "start_action",
+    "start_actions",
+    "ActionSpec",
     "retry_action",
     "cancel_action",
     # workflows
@@ -25,6 +27,10 @@ __all__ = [
     "Status",
     "StepStatus",
     "Origin",
+    # signals sent once a report's state is written
+    "report_started",
+    "report_retrying",
+    "report_finished",
     # the talk's pattern, for code that passes the report id in kwargs
     "BaseErrorHandlerMixin",
     # errors
@@ -36,6 +42,11 @@ __all__ = [
 
 _LOCATIONS = {
     "start_action": "async_actions.services",
+    "start_actions": "async_actions.services",
+    "ActionSpec": "async_actions.services",
+    "report_started": "async_actions.signals",
+    "report_retrying": "async_actions.signals",
+    "report_finished": "async_actions.signals",
     "retry_action": "async_actions.services",
     "cancel_action": "async_actions.services",
     "chainable": "async_actions.canvas",
@@ -70,4 +81,11 @@ if TYPE_CHECKING:
     from async_actions.mixins import BaseErrorHandlerMixin
     from async_actions.models import AsyncActionReport, AsyncActionStep, Origin, Status, StepStatus
     from async_actions.replacing import replace_with
-    from async_actions.services import cancel_action, retry_action, start_action
+    from async_actions.services import (
+        ActionSpec,
+        cancel_action,
+        retry_action,
+        start_action,
+        start_actions,
+    )
+    from async_actions.signals import report_finished, report_retrying, report_started

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -10,6 +10,14 @@ from django.utils.html import format_html
 
 from async_actions.models import AsyncActionReport, AsyncActionStep
 from async_actions.selectors import report_progress
+
+# Django's admin classes are generic only in the type stubs, not at run time.
+if TYPE_CHECKING:
+    _StepInline = admin.TabularInline[AsyncActionStep, AsyncActionReport]
+    _ReportAdmin = admin.ModelAdmin[AsyncActionReport]
+else:
+    _StepInline = admin.TabularInline
+    _ReportAdmin = admin.ModelAdmin
 
 
 class ReadOnlyMixin:
@@ -23,7 +31,7 @@ class ReadOnlyMixin:
         return False
 
 
-class AsyncActionStepInline(ReadOnlyMixin, admin.TabularInline):
+class AsyncActionStepInline(ReadOnlyMixin, _StepInline):
     model = AsyncActionStep
     fields = (
         "position",
@@ -42,7 +50,7 @@ class AsyncActionStepInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(AsyncActionReport)
-class AsyncActionReportAdmin(admin.ModelAdmin):
+class AsyncActionReportAdmin(_ReportAdmin):
     inlines = (AsyncActionStepInline,)
     list_display = (
         "id",

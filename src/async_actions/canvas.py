@@ -18,8 +18,9 @@ from functools import wraps
 from typing import Any, ParamSpec
 
 from celery import Task
-from celery.canvas import Signature, _chain, chord, group
+from celery.canvas import Signature, chord, group
 
+from async_actions._celery_internals import ChainType
 from async_actions.errors import NotChainableError
 
 P = ParamSpec("P")
@@ -41,7 +42,7 @@ def chainable(func: Callable[P, Any]) -> Callable[P, tuple[Signature, ...]]:
 
 
 def _flatten(item: Any, func: Callable[..., Any]) -> Iterator[Signature]:
-    if isinstance(item, _chain):
+    if isinstance(item, ChainType):
         yield from item.tasks
     elif isinstance(item, Signature):
         yield item
@@ -79,7 +80,7 @@ def needs_chords(signature: Signature) -> bool:
     """Whether Celery will run `signature` as a chord (it needs a result backend then)."""
     if isinstance(signature, chord):
         return True
-    if isinstance(signature, _chain):
+    if isinstance(signature, ChainType):
         tasks = list(signature.tasks)
         # A group followed by more work is upgraded to a chord.
         if any(isinstance(task, group) for task in tasks[:-1]):
@@ -103,7 +104,7 @@ def _walk(sig: Signature, position: int, branch: str, found: list[StepSpec]) -> 
             for index, member in enumerate(sig.tasks)
         ]
         return max(ends, default=position)
-    if isinstance(sig, _chain):
+    if isinstance(sig, ChainType):
         for task in sig.tasks:
             position = _walk(task, position, branch, found)
         return position

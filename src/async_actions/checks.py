@@ -1,21 +1,19 @@
-"""System checks, each with a stable id (tested by id)."""
+"""System checks, each with a stable id (tested by id). Settings are read through `conf`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from async_actions.conf import DEFAULTS, SETTING_NAME
+from async_actions.conf import DEFAULTS, SETTING_NAME, aa_settings
 
 
 @register()
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    user = getattr(settings, SETTING_NAME, None)
-    if user is None:
-        return []
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    user = aa_settings.user_settings
     if not isinstance(user, dict):
         return [
             Error(
@@ -23,7 +21,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="async_actions.E001",
             )
         ]
-    problems: list = []
+    problems: list[CheckMessage] = []
     for key in sorted(set(user) - set(DEFAULTS)):
         problems.append(
             Error(
@@ -32,7 +30,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="async_actions.E002",
             )
         )
-    lost_after = user.get("LOST_AFTER", DEFAULTS["LOST_AFTER"])
+    lost_after = aa_settings.LOST_AFTER
     if isinstance(lost_after, bool) or not isinstance(lost_after, int | float) or lost_after <= 0:
         problems.append(
             Error(
@@ -45,13 +43,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
 
 
 @register()
-def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list:
-    user = getattr(settings, SETTING_NAME, None)
-    user = user if isinstance(user, dict) else {}  # E001 reports anything else
-    reuse = user.get("WORKER_CONN_REUSE", DEFAULTS["WORKER_CONN_REUSE"])
+def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not isinstance(aa_settings.user_settings, dict):
+        return []  # E001 reports it
     default_db = settings.DATABASES.get("default", {})
     if (
-        reuse
+        aa_settings.WORKER_CONN_REUSE
         and default_db.get("CONN_MAX_AGE", 0) == 0
         and "sqlite" not in default_db.get("ENGINE", "")
     ):

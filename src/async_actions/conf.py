@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     # default closes every connection around every task, which costs a reconnect per task.
     "WORKER_CONN_REUSE": True,
     # Seconds a worker process may hold starts and successes before writing them, many
-    # reports per statement (see async_actions.batching). 0 writes each one at once.
+    # reports per statement (see async_actions.buffer). 0 writes each one at once.
     "TRACKING_FLUSH_INTERVAL": 0.05,
     # Secrets shorter than this are not scrubbed from stored errors: replacing every "1" or
     # "ab" in a traceback would destroy it and protect nothing.

@@ -17,12 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from async_actions.transitions import (
-    report_mark_failed,
-    report_mark_ok,
-    report_mark_retrying,
-    report_mark_running,
-)
+from async_actions.tracker import get_tracker
 
 REPORT_ID_KWARG = "async_action_report_id"
 
@@ -35,33 +30,45 @@ def _report_id(kwargs: dict[str, Any] | None) -> int | None:
 class BaseErrorHandlerMixin:
     request: Any
 
-    def before_start(self, task_id: str, args: tuple, kwargs: dict) -> None:
+    def before_start(self, task_id: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         report_id = _report_id(kwargs)
         if report_id is not None:
-            report_mark_running(report_id=report_id, attempt=self.request.retries + 1)
+            get_tracker().start(report_id=report_id, attempt=self.request.retries + 1)
 
     def on_retry(
-        self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any
+        self,
+        exc: BaseException,
+        task_id: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        einfo: Any,
     ) -> None:
         report_id = _report_id(kwargs)
         if report_id is not None:
-            report_mark_retrying(
+            get_tracker().retry(
                 report_id=report_id,
                 attempt=self.request.retries + 1,
                 error=f"{type(exc).__name__}: {exc}",
             )
 
-    def on_success(self, retval: Any, task_id: str, args: tuple, kwargs: dict) -> None:
-        report_id = _report_id(kwargs)
-        if report_id is not None:
-            report_mark_ok(report_id=report_id)
-
-    def on_failure(
-        self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any
+    def on_success(
+        self, retval: Any, task_id: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         report_id = _report_id(kwargs)
         if report_id is not None:
-            report_mark_failed(
+            get_tracker().succeed(report_id=report_id, attempt=self.request.retries + 1)
+
+    def on_failure(
+        self,
+        exc: BaseException,
+        task_id: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        einfo: Any,
+    ) -> None:
+        report_id = _report_id(kwargs)
+        if report_id is not None:
+            get_tracker().fail(
                 report_id=report_id,
                 error_type=type(exc).__name__,
                 error_message=str(exc),

@@ -24,6 +24,7 @@ ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING, Status.RETRYING)
 
 class Origin(models.TextChoices):
     USER = "user", "user"
+    # For actions started from the admin's own buttons (its retry sets it).
     ADMIN = "admin", "admin"
     SYSTEM = "system", "system"
     SCHEDULE = "schedule", "schedule"
@@ -123,13 +124,11 @@ class StepStatus(models.TextChoices):
     OK = "ok", "ok"
     FAILED = "failed", "failed"
     CANCELLED = "cancelled", "cancelled"
-    # Handed its place to a sub-workflow decided at run time (Task.replace).
-    REPLACED = "replaced", "replaced"
 
 
 STEP_ACTIVE_STATUSES = (StepStatus.PENDING, StepStatus.RUNNING, StepStatus.RETRYING)
 # A workflow is done when every step is in one of these.
-STEP_DONE_STATUSES = (StepStatus.OK, StepStatus.REPLACED)
+STEP_DONE_STATUSES = (StepStatus.OK,)
 
 
 class AsyncActionStep(models.Model):

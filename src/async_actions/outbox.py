@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery, current_app
@@ -48,18 +49,26 @@ def _broker_errors(app: Celery) -> tuple[type[BaseException], ...]:
         connection.release()
 
 
-def _publish(signature: Signature) -> None:
-    """Publish once: a down broker must not block the caller.
+def _connected(producer: Any) -> Any:
+    """`producer`, its connection tried twice at once if it has none (never kombu's 4 s)."""
+    connection = producer.connection
+    if not connection.connected:
+        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+    return producer
+
+
+def _publish(signature: Signature, producer: Any = None) -> None:
+    """Publish once, no retry policy: a down broker must not block the caller.
 
     Celery's default retry policy waits ~0.6 s per publish, and kombu retries a connection
-    for `broker_connection_timeout` (4 s) before that; here a connection is tried twice
-    at once and the publish once, and a broker error is for the outbox to handle.
+    for `broker_connection_timeout` (4 s) before that; a broker error here is for the
+    outbox to handle.
     """
-    with signature.app.producer_or_acquire() as producer:
-        connection = producer.connection
-        if not connection.connected:
-            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+    if producer is not None and type(signature) is Signature:
         signature.apply_async(retry=False, producer=producer)
+        return
+    with signature.app.producer_or_acquire() as own:
+        signature.apply_async(retry=False, producer=_connected(own))
 
 
 def report_publish(report: AsyncActionReport, signature: Signature) -> bool:
@@ -67,18 +76,45 @@ def report_publish(report: AsyncActionReport, signature: Signature) -> bool:
 
     `report` is updated in memory too, so the object `start_action` returned tells the truth.
     """
+    return bool(reports_publish([(report, signature)]))
+
+
+def reports_publish(sends: Sequence[tuple[AsyncActionReport, Signature]]) -> int:
+    """Publish many over one producer connection; each failure is recorded on its report.
+
+    Returns how many the broker took; their `sent_at` is written in one UPDATE.
+    """
     global _relay_wanted
+    sent: list[AsyncActionReport] = []
+    app = sends[0][1].app
     try:
-        _publish(signature)
-    except Exception as exc:  # total: recorded on the report, never raised into on_commit
-        _record_failure(report, signature, exc)
-        return False
-    # Not limited to pending: a quick worker may have started it already.
-    _update(report, pending_only=False, sent_at=timezone.now())
-    if _relay_wanted:
-        _relay_wanted = False
-        reports_relay(app=signature.app, limit=100)
-    return True
+        with app.producer_or_acquire() as producer:
+            _connected(producer)
+            for report, signature in sends:
+                try:
+                    _publish(signature, producer)
+                except Exception as exc:  # total: recorded on the report, never raised
+                    _record_failure(report, signature, exc)
+                else:
+                    sent.append(report)
+    except Exception as exc:  # no connection at all: each report gets the error
+        for report, signature in sends[len(sent) :]:
+            if report.send_error == "" and report.status == Status.PENDING:
+                _record_failure(report, signature, exc)
+    if sent:
+        # Not limited to pending: a quick worker may have started one already.
+        now = timezone.now()
+        try:
+            AsyncActionReport.objects.filter(pk__in=[r.pk for r in sent]).update(sent_at=now)
+        except DatabaseError:
+            logger.exception("Could not record that %d report(s) were sent", len(sent))
+        else:
+            for report in sent:
+                report.sent_at = now
+        if _relay_wanted:
+            _relay_wanted = False
+            reports_relay(app=app, limit=100)
+    return len(sent)
 
 
 def _record_failure(report: AsyncActionReport, signature: Signature, exc: Exception) -> None:

@@ -21,14 +21,14 @@ from django.db.models import F
 from async_actions.canvas import leaves
 from async_actions.models import AsyncActionReport, AsyncActionStep, StepStatus
 from async_actions.signatures import check_signature, report_id_from_stamps, stamp_task
-from async_actions.tracking import flush_pending_statuses
+from async_actions.tracker import get_tracker
 
 
-def replace_with(task: Task, signature: Signature) -> NoReturn:
+def replace_with(task: Task[Any, Any], signature: Signature) -> NoReturn:
     """Replace `task` by `signature`; raises Celery's Ignore, like `Task.replace`."""
     request = task.request
     report_id = report_id_from_stamps(getattr(request, "stamps", None))
-    if report_id is None:
+    if report_id is None or request.id is None:
         raise task.replace(signature)
     check_signature(signature, caller="replace_with()")
     signature = signature.clone()
@@ -36,7 +36,7 @@ def replace_with(task: Task, signature: Signature) -> NoReturn:
     new_steps = leaves(signature)
     # This task's own start may still sit in the write-behind buffer: write it now, so it
     # cannot land on the row after that row was handed to the new last task.
-    flush_pending_statuses()
+    get_tracker().flush()
     with transaction.atomic():
         _record_steps(report_id, request.id, new_steps)
     for step in new_steps:

@@ -34,7 +34,7 @@ def report_progress(report: AsyncActionReport) -> float:
     )
     if not counts["total"]:
         return 1.0 if report.status in FINAL_STATUSES else 0.0
-    return counts["done"] / counts["total"]
+    return float(counts["done"]) / float(counts["total"])
 
 
 def report_list(

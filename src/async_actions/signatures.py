@@ -46,15 +46,27 @@ def check_signature(signature: Any, *, caller: str = "start_action()") -> list[S
     return steps
 
 
+# (app, task name) -> the task's serializer, for tasks found registered: the registry is
+# looked up once per task name, not on every start. Misses are not kept (a module may
+# register the task later).
+_registered: dict[tuple[Any, str], str] = {}
+
+
+def _task_serializer(app: Any, name: str) -> str:
+    serializer = _registered.get((app, name))
+    if serializer is None:
+        if name not in app.tasks:
+            raise InvalidActionError(
+                f"Task {name!r} is not registered with Celery app {app.main!r}: check its name, "
+                f"and that its module is imported (autodiscover_tasks finds <app>/tasks.py)."
+            )
+        serializer = _registered[(app, name)] = app.tasks[name].serializer
+    return serializer
+
+
 def _check_task(signature: Signature) -> None:
-    app = signature.app
-    name = signature.task
-    if name not in app.tasks:
-        raise InvalidActionError(
-            f"Task {name!r} is not registered with Celery app {app.main!r}: check its name, "
-            f"and that its module is imported (autodiscover_tasks finds <app>/tasks.py)."
-        )
-    serializer = signature.options.get("serializer") or app.tasks[name].serializer
+    name = str(signature.task)
+    serializer = signature.options.get("serializer") or _task_serializer(signature.app, name)
     try:
         dumps((signature.args, signature.kwargs), serializer=serializer)
     except EncodeError as exc:

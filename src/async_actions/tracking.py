@@ -1,26 +1,26 @@
-"""The worker side: Celery signals -> status moves of the task's report or workflow step.
+"""The worker side: Celery signals -> status moves, through the process's tracker.
 
 A task is tracked when its message carries the report-id stamp that `start_action` puts
-on it; every other task costs one dict lookup here. Nothing is kept in worker memory but
-the short write-behind of `batching`: the report id travels in the message, the state
-lives in the database.
+on it; every other task costs one dict lookup here. Each worker process installs its own
+tracker when it starts (its write-behind buffer and connection policy live there, not
+in module globals): the report id travels in the message, the state lives in the database.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, Task, signals
-from celery.fixups.django import DjangoFixup
-from django.db import close_old_connections
+from celery.utils.dispatch import Signal
 from django.utils import timezone
 
-from async_actions import steps, transitions
-from async_actions.batching import StatusBuffer
+from async_actions._celery_internals import django_fixups, set_db_reuse_max
 from async_actions.conf import aa_settings
 from async_actions.selectors import tracking_for_task
 from async_actions.signatures import is_step, report_id_from_stamps
+from async_actions.tracker import Tracker, get_tracker, install_tracker
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 _CELERY_DB_REUSE_MAX = 2**31
 
 
-def _is_eager(task: Task) -> bool:
+def _is_eager(task: Task[Any, Any]) -> bool:
     return bool(getattr(task.request, "is_eager", False))
 
 
@@ -36,116 +36,86 @@ def _stamps(request: Any) -> dict[str, Any] | None:
     return getattr(request, "stamps", None)
 
 
-# -- database hygiene -------------------------------------------------------------------
+# -- the process's tracker ------------------------------------------------------------------
 
-_manage_connections = False
+
+def _new_tracker(app: Celery | None) -> Tracker:
+    manage = False
+    if app is not None and aa_settings.WORKER_CONN_REUSE:
+        for fixup in django_fixups(app):
+            set_db_reuse_max(fixup, _CELERY_DB_REUSE_MAX)
+            manage = True
+    return Tracker(flush_interval=aa_settings.TRACKING_FLUSH_INTERVAL, manage_connections=manage)
 
 
 def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
-    """Let Django's CONN_MAX_AGE rules, not Celery's close-every-task, decide on connections."""
-    global _manage_connections
-    app: Celery | None = getattr(sender, "app", None)
-    if app is None or not aa_settings.WORKER_CONN_REUSE:
-        return
-    for fixup in getattr(app, "_fixups", None) or ():
-        if isinstance(fixup, DjangoFixup):
-            fixup.worker_fixup.db_reuse_max = _CELERY_DB_REUSE_MAX
-            _manage_connections = True
-
-
-def _close_old_connections(task: Task) -> None:
-    if _manage_connections and not _is_eager(task):
-        close_old_connections()
-
-
-# -- write-behind of starts and successes -----------------------------------------------
-
-_buffer: StatusBuffer | None = None
-
-
-def _status_buffer(task: Task) -> StatusBuffer | None:
-    """This process's buffer, or None to write at once (eager runs, interval 0)."""
-    global _buffer
-    if _is_eager(task) or not aa_settings.TRACKING_FLUSH_INTERVAL:
-        return None
-    if _buffer is None:
-        _buffer = StatusBuffer(interval=aa_settings.TRACKING_FLUSH_INTERVAL)
-    return _buffer
-
-
-def flush_pending_statuses() -> None:
-    """Write what this process holds now; called before any move written at once."""
-    if _buffer is not None:
-        _buffer.flush()
+    """The worker's main process (which runs tasks itself in the solo and thread pools)."""
+    install_tracker(_new_tracker(getattr(sender, "app", None)))
 
 
 def on_worker_process_init(**kwargs: Any) -> None:
-    global _buffer
-    _buffer = None  # a forked child starts with no buffer and no writer thread
+    # A forked child gets a tracker of its own (no inherited buffer or writer thread), with
+    # the connection policy its parent decided at worker_init.
+    parent = get_tracker()
+    child = Tracker(
+        flush_interval=aa_settings.TRACKING_FLUSH_INTERVAL,
+        manage_connections=parent.manage_connections,
+    )
+    install_tracker(child, stop_previous=False)
 
 
 def on_worker_process_shutdown(**kwargs: Any) -> None:
-    global _buffer
-    if _buffer is not None:
-        _buffer.stop()
-        _buffer = None
+    install_tracker(None)  # stops the tracker, writing what it holds
 
 
 # -- task life ----------------------------------------------------------------------------
 
 
-def _record(task: Task, *, finished: bool) -> None:
-    """A tracked task started (or finished): write it behind, or at once without a buffer."""
+def _record(task: Task[Any, Any], *, finished: bool) -> None:
+    """A tracked task started (or finished): written behind, or at once."""
     request = task.request
     stamps = _stamps(request)
     report_id = report_id_from_stamps(stamps)
     if report_id is None:
         return
-    attempt, now = request.retries + 1, timezone.now()
-    buffer = _status_buffer(task)
-    if is_step(stamps):
-        if buffer is not None:
-            record = buffer.step_finished if finished else buffer.step_started
-            record(report_id, request.id, attempt, now)
-        elif finished:
-            steps.steps_mark_ok(report_ids=[report_id], finished={request.id: (attempt, now)})
-        else:
-            steps.steps_mark_running(report_ids=[report_id], started={request.id: (attempt, now)})
-    elif buffer is not None:
-        (buffer.finished if finished else buffer.started)(report_id, attempt, now)
-    elif finished:
-        transitions.report_mark_ok(report_id=report_id)
-    else:
-        transitions.report_mark_running(report_id=report_id, attempt=attempt)
+    record = get_tracker().task_succeeded if finished else get_tracker().task_started
+    record(
+        report_id=report_id,
+        task_id=request.id if is_step(stamps) else None,
+        attempt=request.retries + 1,
+        now=timezone.now(),
+        eager=_is_eager(task),
+    )
 
 
-def on_task_prerun(sender: Task, **kwargs: Any) -> None:
-    _close_old_connections(sender)
+def on_task_prerun(sender: Task[Any, Any], **kwargs: Any) -> None:
+    get_tracker().around_task(eager=_is_eager(sender))
     _record(sender, finished=False)
 
 
-def on_task_success(sender: Task, **kwargs: Any) -> None:
+def on_task_success(sender: Task[Any, Any], **kwargs: Any) -> None:
     _record(sender, finished=True)
 
 
-def on_task_retry(sender: Task, request: Any = None, reason: Any = None, **kwargs: Any) -> None:
+def on_task_retry(
+    sender: Task[Any, Any], request: Any = None, reason: Any = None, **kwargs: Any
+) -> None:
     report_id = report_id_from_stamps(_stamps(request))
     if report_id is None:
         return
-    flush_pending_statuses()
+    tracker = get_tracker()
+    tracker.flush()
     # `reason` is Celery's Retry; the error worth showing is the one it wraps.
     error = _describe(getattr(reason, "exc", None) or reason)
     attempt = (request.retries or 0) + 1
     if is_step(_stamps(request)):
-        steps.step_mark_retrying(
-            report_id=report_id, task_id=request.id, attempt=attempt, error=error
-        )
+        tracker.step_retry(report_id=report_id, task_id=request.id, attempt=attempt, error=error)
     else:
-        transitions.report_mark_retrying(report_id=report_id, attempt=attempt, error=error)
+        tracker.retry(report_id=report_id, attempt=attempt, error=error)
 
 
 def on_task_failure(
-    sender: Task,
+    sender: Task[Any, Any],
     task_id: str | None = None,
     exception: BaseException | None = None,
     einfo: Any = None,
@@ -162,16 +132,26 @@ def on_task_failure(
         report_id, step = tracking_for_task(task_id)
     if report_id is None:
         return
-    flush_pending_statuses()
-    error = {
-        "error_type": type(exception).__name__ if exception is not None else "Error",
-        "error_message": _describe(exception),
-        "error_traceback": str(einfo.traceback) if einfo is not None else "",
-    }
+    tracker = get_tracker()
+    tracker.flush()
+    error_type = type(exception).__name__ if exception is not None else "Error"
+    message = _describe(exception)
+    traceback = str(einfo.traceback) if einfo is not None else ""
     if step:
-        steps.step_mark_failed(report_id=report_id, task_id=task_id, **error)
+        tracker.step_fail(
+            report_id=report_id,
+            task_id=task_id,
+            error_type=error_type,
+            error_message=message,
+            error_traceback=traceback,
+        )
     else:
-        transitions.report_mark_failed(report_id=report_id, **error)
+        tracker.fail(
+            report_id=report_id,
+            error_type=error_type,
+            error_message=message,
+            error_traceback=traceback,
+        )
 
 
 def on_task_revoked(
@@ -196,14 +176,15 @@ def on_task_revoked(
         reason = f"Terminated by signal {signum}."
     else:
         reason = "Revoked before it ran."
-    flush_pending_statuses()
+    tracker = get_tracker()
+    tracker.flush()
     if step:
-        steps.step_mark_cancelled(task_id=request.id, reason=reason)
-    transitions.report_mark_cancelled(report_id=report_id, reason=reason)
+        tracker.step_cancel(task_id=request.id, reason=reason)
+    tracker.cancel(report_id=report_id, reason=reason)
 
 
-def on_task_postrun(sender: Task, **kwargs: Any) -> None:
-    _close_old_connections(sender)
+def on_task_postrun(sender: Task[Any, Any], **kwargs: Any) -> None:
+    get_tracker().around_task(eager=_is_eager(sender))
 
 
 def _describe(exc: Any) -> str:
@@ -215,7 +196,7 @@ def _describe(exc: Any) -> str:
 def connect_signals() -> None:
     """Connect the handlers once (weak=False: they are module functions, kept alive anyway)."""
     uid = "async_actions.tracking"
-    handlers = {
+    handlers: dict[Signal, Callable[..., None]] = {
         signals.worker_init: on_worker_init,
         signals.task_prerun: on_task_prerun,
         signals.task_retry: on_task_retry,
@@ -229,4 +210,6 @@ def connect_signals() -> None:
         signals.worker_shutdown: on_worker_process_shutdown,
     }
     for signal, handler in handlers.items():
-        signal.connect(handler, weak=False, dispatch_uid=f"{uid}.{signal.name}")
+        # celery-types does not declare Signal.name; Celery has always set it.
+        name = getattr(signal, "name", handler.__name__)
+        signal.connect(handler, weak=False, dispatch_uid=f"{uid}.{name}")

@@ -22,3 +22,15 @@ class StepTiming(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignalRecord(models.Model):
+    """Written by the test app's receivers of the library's signals (see apps.py)."""
+
+    report_id = models.BigIntegerField()
+    kind = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.report_id}"

@@ -65,9 +65,9 @@ class ProjectIndex:
         self.steps: dict[str, list[StepUse]] = {}
         for summary in self.modules:
             for step in summary.steps:
-                task = self.resolve(step.target, step.name)
-                if task is not None:
-                    self.steps.setdefault(task.key, []).append(step)
+                found = self.resolve(step.target, step.name)
+                if found is not None:
+                    self.steps.setdefault(found.key, []).append(step)
 
     def resolve(self, target: str | None, name: str) -> TaskSummary | None:
         if target in self.tasks:

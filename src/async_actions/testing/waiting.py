@@ -49,7 +49,7 @@ def wait_for_report(
         return last[0] if last[0] is not None and last[0].status in wanted else None
 
     try:
-        return wait_for(
+        found = wait_for(
             probe, timeout=timeout, what=f"report {report_id} to reach {sorted(wanted)}"
         )
     except AssertionError as exc:
@@ -63,3 +63,5 @@ def wait_for_report(
             )
         )
         raise AssertionError(f"{exc} Last seen: {state}.") from None
+    assert found is not None  # wait_for returns only a truthy value
+    return found

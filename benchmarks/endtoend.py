@@ -1,0 +1,140 @@
+"""End to end: the caller and the worker at once, as a user runs them.
+
+    python -m benchmarks endtoend [--tasks 3000] [--rounds 3] [--batch 100]
+
+Each round starts one prefork worker (concurrency 2), waits until it runs a warm-up task,
+then the caller (this process) starts N no-op single-task actions in a loop while the
+worker consumes them. Throughput is N / (first call -> last task finished); the caller's
+wall and CPU time (time.process_time) per action are measured in the same loop. Variants
+run interleaved, round after round; the table shows medians and ratios to plain .delay().
+Redis broker, PostgreSQL, CONN_MAX_AGE=60 for every variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from benchmarks.harness import Worker, median, print_table, purge_queue, wait_until_done
+
+# Send `tasks` actions; (name -> (send all, worker environment, records that say ok)).
+Variant = tuple[Callable[[int, int], None], dict[str, str], Callable[[], int]]
+
+
+def _variants() -> dict[str, Variant]:
+    from django_celery_results.models import TaskResult
+
+    from async_actions import ActionSpec, start_action, start_actions
+    from async_actions.models import AsyncActionReport, Status
+    from benchmarks.benchapp.tasks import noop, noop_with_result, talk_noop
+
+    def plain(count: int, batch: int) -> None:
+        for _ in range(count):
+            noop.delay()
+
+    def talk(count: int, batch: int) -> None:
+        for _ in range(count):
+            report = AsyncActionReport.objects.create(action="bench")
+            talk_noop.delay(async_action_report_id=report.pk)
+
+    def results(count: int, batch: int) -> None:
+        for _ in range(count):
+            noop_with_result.delay()
+
+    def tracked(count: int, batch: int) -> None:
+        for _ in range(count):
+            start_action("bench", noop.s())
+
+    def tracked_bulk(count: int, batch: int) -> None:
+        for start in range(0, count, batch):
+            start_actions(ActionSpec("bench", noop.s()) for _ in range(min(batch, count - start)))
+
+    def reports_ok() -> int:
+        return AsyncActionReport.objects.filter(status=Status.OK).count()
+
+    return {
+        "plain .delay(), no result backend": (plain, {}, lambda: 0),
+        "talk's pattern (INSERT + .delay() + hooks)": (talk, {}, reports_ok),
+        "django-celery-results (django-db)": (
+            results,
+            {"AA_BENCH_RESULT_BACKEND": "django-db"},
+            lambda: TaskResult.objects.filter(status="SUCCESS").count(),
+        ),
+        "start_action": (tracked, {}, reports_ok),
+        "start_actions (batches)": (tracked_bulk, {}, reports_ok),
+    }
+
+
+def _reset_tables() -> None:
+    from django_celery_results.models import TaskResult
+
+    from async_actions.models import AsyncActionReport
+
+    AsyncActionReport.objects.all().delete()
+    TaskResult.objects.all().delete()
+
+
+def _warm_up() -> None:
+    """Return once the worker has run a task, then zero the clock."""
+    from benchmarks import clock
+    from benchmarks.benchapp.tasks import noop
+
+    clock.reset()
+    noop.delay()
+    wait_until_done(1, timeout=120)
+    clock.reset()
+
+
+def run(tasks: int, rounds: int, batch: int) -> None:
+    from benchmarks import clock
+
+    variants = _variants()
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    walls: dict[str, list[float]] = {name: [] for name in variants}
+    cpus: dict[str, list[float]] = {name: [] for name in variants}
+    for round_number in range(1, rounds + 1):
+        for name, (send, env, recorded) in variants.items():
+            purge_queue()
+            _reset_tables()
+            with Worker(env=env):
+                _warm_up()
+                started, cpu = time.time(), time.process_time()
+                send(tasks, batch)
+                walls[name].append((time.time() - started) / tasks)
+                cpus[name].append((time.process_time() - cpu) / tasks)
+                wait_until_done(tasks, timeout=600)
+                seconds = float(clock.client().get(clock.LAST)) - started
+            rates[name].append(tasks / seconds)
+            print(
+                f"round {round_number} {name}: {tasks / seconds:.0f} actions/s end to end, "
+                f"{recorded()} records ok",
+                flush=True,
+            )
+
+    plain = median(rates[next(iter(variants))])
+    rows = [
+        (
+            name,
+            f"{median(rates[name]):.0f}",
+            f"{median(rates[name]) / plain:.2f}x",
+            f"{median(walls[name]) * 1e3:.2f}",
+            f"{median(cpus[name]) * 1e3:.2f}",
+        )
+        for name in variants
+    ]
+    print_table(
+        f"End to end: {tasks} no-op actions, caller + 1 worker prefork -c 2 at once, "
+        f"Redis + PostgreSQL, median of {rounds} (start_actions: batches of {batch})",
+        ("variant", "actions/s", "vs plain", "caller ms/call", "caller CPU ms/call"),
+        rows,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks endtoend")
+    parser.add_argument("--tasks", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args(argv)
+    run(args.tasks, args.rounds, args.batch)

@@ -1,0 +1,243 @@
+"""Every status move, defined once: which states it may leave and what it sets.
+
+The tracker builds both of its forms from these definitions - one conditional UPDATE of
+one row (``WHERE key = %s``) and one UPDATE of many rows joined on a VALUES list - so the
+state machine cannot drift between them. Every move states in its WHERE clause which
+states it may leave, so a late, duplicated or out-of-order event (a redelivered message,
+a retry racing a success) matches no row and changes nothing.
+
+Templates name the row's current columns ``{old.column}``, the event's values
+``{new.value}``, the state the move sets ``{to}``, the states it may leave ``{leaving}``
+and any other state ``{s.<value>}``. Every value and state becomes a query parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from async_actions.models import (
+    ACTIVE_STATUSES,
+    STEP_ACTIVE_STATUSES,
+    AsyncActionReport,
+    AsyncActionStep,
+    Status,
+    StepStatus,
+)
+
+LEAVES_CONDITION = "{old.status} IN {leaving}"
+# The larger of the stored and the event's attempt, in SQL both databases speak.
+LATEST_ATTEMPT = (
+    "CASE WHEN {old.attempts} > {new.attempt} THEN {old.attempts} ELSE {new.attempt} END"
+)
+
+
+@dataclass(frozen=True)
+class Move:
+    name: str
+    model: type[models.Model]
+    key: str  # the column an event names its row by
+    leaves: tuple[str, ...]  # the states this move may leave
+    to: str  # the state it sets
+    values: tuple[str, ...]  # what each event gives, by name
+    sets: dict[str, str]  # column -> SQL template
+    # Extra condition beyond the states it may leave (stale attempts).
+    guard: str = ""
+    # Replaces "status IN leaving" for a move that may also touch a row it does not move.
+    where: str = LEAVES_CONDITION
+    states: type[models.TextChoices] = field(default=Status)
+
+
+def _moves(
+    model: type[models.Model],
+    key: str,
+    states: type[models.TextChoices],
+    active: tuple[str, ...],
+    retry_error_column: str,
+    prefix: str,
+) -> dict[str, Move]:
+    def state(name: str) -> str:
+        return str(states[name])
+
+    def move(name: str, to: str, values: tuple[str, ...], sets: dict[str, str], **kw: Any) -> Move:
+        return Move(
+            f"{prefix}{name}",
+            model,
+            key,
+            active,
+            to,
+            values,
+            {"status": "{to}", **sets},
+            states=states,
+            **kw,
+        )
+
+    error = {
+        "error_type": "{new.error_type}",
+        "error_message": "{new.error_message}",
+        "error_traceback": "{new.error_traceback}",
+    }
+    return {
+        "start": move(
+            "start",
+            state("RUNNING"),
+            ("attempt", "at"),
+            {"attempts": "{new.attempt}", "started_at": "COALESCE({old.started_at}, {new.at})"},
+            guard="{old.attempts} < {new.attempt}",
+        ),
+        # Celery publishes the retry before this event is handled, so later attempts may
+        # already be running or finished: the state moves only if this attempt is still the
+        # latest, and the error is kept only if no later attempt's error was.
+        "retry": move(
+            "retry",
+            state("RETRYING"),
+            ("attempt", "error"),
+            {
+                "status": "CASE WHEN {old.attempts} = {new.attempt} AND {old.status} IN "
+                "{leaving} THEN {to} ELSE {old.status} END",
+                retry_error_column: "{new.error}",
+                "last_retry_attempt": "{new.attempt}",
+            },
+            guard="{old.last_retry_attempt} < {new.attempt}",
+            # A finished row takes the error only if a later attempt really ran.
+            where="({old.status} IN {leaving} OR {old.attempts} > {new.attempt})",
+        ),
+        "succeed": move(
+            "succeed",
+            state("OK"),
+            ("attempt", "started", "at"),
+            {
+                "finished_at": "{new.at}",
+                "started_at": "COALESCE({old.started_at}, {new.started})",
+                "attempts": LATEST_ATTEMPT,
+            },
+        ),
+        "fail": move(
+            "fail",
+            state("FAILED"),
+            ("at", "error_type", "error_message", "error_traceback"),
+            {"finished_at": "{new.at}", **error},
+        ),
+        "cancel": move(
+            "cancel",
+            state("CANCELLED"),
+            ("at", "reason"),
+            {"finished_at": "{new.at}", "error_message": "{new.reason}"},
+        ),
+    }
+
+
+REPORT_MOVES = _moves(
+    AsyncActionReport, "id", Status, ACTIVE_STATUSES, "last_retry_error", prefix=""
+)
+REPORT_MOVES["lose"] = Move(
+    "lose",
+    AsyncActionReport,
+    "id",
+    ACTIVE_STATUSES,
+    Status.LOST,
+    ("at", "reason"),
+    {"status": "{to}", "finished_at": "{new.at}", "error_message": "{new.reason}"},
+)
+STEP_MOVES = _moves(
+    AsyncActionStep, "task_id", StepStatus, STEP_ACTIVE_STATUSES, "error_message", prefix="step_"
+)
+
+# What a step's move does to its workflow's report.
+WORKFLOW_MOVES = {
+    # The first step's start starts the action (and a later step's ends its retrying).
+    "start": Move(
+        "workflow_start",
+        AsyncActionReport,
+        "id",
+        (Status.PENDING, Status.RETRYING),
+        Status.RUNNING,
+        ("at",),
+        {"status": "{to}", "started_at": "COALESCE({old.started_at}, {new.at})"},
+    ),
+    # A step waits for its retry: the action shows it, naming the step.
+    "retry": Move(
+        "workflow_retry",
+        AsyncActionReport,
+        "id",
+        ACTIVE_STATUSES,
+        Status.RETRYING,
+        ("error",),
+        {
+            "status": "CASE WHEN {old.status} = {s.running} THEN {to} ELSE {old.status} END",
+            "last_retry_error": "{new.error}",
+        },
+    ),
+    # Every step is done.
+    "complete": Move(
+        "workflow_complete",
+        AsyncActionReport,
+        "id",
+        ACTIVE_STATUSES,
+        Status.OK,
+        ("at",),
+        {"status": "{to}", "finished_at": "{new.at}"},
+    ),
+}
+
+ALL_MOVES: tuple[Move, ...] = (
+    *REPORT_MOVES.values(),
+    *STEP_MOVES.values(),
+    *WORKFLOW_MOVES.values(),
+)
+
+# Which signal a report's move sends once written: started, retrying or finished.
+REPORT_SIGNAL = {
+    "start": "started",
+    "workflow_start": "started",
+    "retry": "retrying",
+    "workflow_retry": "retrying",
+    "succeed": "finished",
+    "workflow_complete": "finished",
+    "fail": "finished",
+    "cancel": "finished",
+    "lose": "finished",
+}
+
+_TOKEN = re.compile(r"\{(?:(old|new|s)\.(\w+)|(to|leaving))\}")
+
+
+def render(
+    template: str,
+    move: Move,
+    *,
+    table: str,
+    quote: Callable[[str], str],
+    new: Callable[[str], tuple[str, list[Any]]],
+) -> tuple[str, list[Any]]:
+    """SQL and parameters (in text order) of one template of `move`.
+
+    `new(name)` spells an event's value: ``%s`` with its parameter for one row, a column
+    of the VALUES list for many.
+    """
+    params: list[Any] = []
+
+    def one(match: re.Match[str]) -> str:
+        kind, name, word = match.groups()
+        if kind == "old":
+            return f"{table}.{quote(name)}"
+        if kind == "new":
+            if name not in move.values:
+                raise ValueError(f"Move {move.name!r} uses {{new.{name}}} but has no such value.")
+            sql, more = new(name)
+            params.extend(more)
+            return sql
+        if kind == "s":
+            params.append(move.states(name).value)
+            return "%s"
+        if word == "to":
+            params.append(move.to)
+            return "%s"
+        params.extend(move.leaves)
+        return "(" + ", ".join(["%s"] * len(move.leaves)) + ")"
+
+    return _TOKEN.sub(one, template), params

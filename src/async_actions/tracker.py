@@ -1,0 +1,430 @@
+"""The tracker: one object per process that writes every status move.
+
+It has two forms, both built from the one definition of each move in `moves`:
+
+- **at once** (`apply`): one conditional UPDATE of one row, for failures, retries and
+  cancellations (they carry the error a person needs), for callers and eager tasks;
+- **batched** (`apply_many`): one UPDATE of many rows joined on a VALUES list, used by
+  the write-behind of the worker's hot path (starts and successes, see `buffer`).
+
+Every statement runs in `_execute`, the single place where a write can be retried or
+kept for later.
+
+Extension points (for the reliability work): a failed write surfaces from `_execute` (the
+buffer already keeps what it could not write and tries again next flush); a per-task
+synchronous write before the message is acknowledged is `flush()` called at the end of a
+task (or `task_succeeded` with the buffer bypassed); a heartbeat is one more move or
+statement run through `_execute` on the buffer's thread.
+
+After a write, the library's signals are sent for the reports that really moved. A
+worker installs its own tracker when it starts (see `tracking`); any other process uses
+a tracker that writes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import cached_property, partial
+from typing import Any
+
+from django.db import close_old_connections, connections, router, transaction
+from django.utils import timezone
+
+from async_actions import signals
+from async_actions.buffer import WriteBehind
+from async_actions.cleansing import cleanse_text, cleanse_texts
+from async_actions.conf import aa_settings
+from async_actions.models import AsyncActionReport, AsyncActionStep, Status
+from async_actions.moves import (
+    REPORT_MOVES,
+    REPORT_SIGNAL,
+    STEP_MOVES,
+    WORKFLOW_MOVES,
+    Move,
+    render,
+)
+
+logger = logging.getLogger(__name__)
+
+# Keeps one batched statement's parameter list bounded; a busy process flushes more often.
+MAX_ROWS_PER_STATEMENT = 200
+
+
+def clip(text: str, limit: int, *, keep_end: bool = False) -> str:
+    if len(text) <= limit:
+        return text
+    return "..." + text[-limit:] if keep_end else text[:limit] + "..."
+
+
+def cleansed_error(message: str, traceback: str) -> tuple[str, str]:
+    """(message, traceback) scrubbed of secrets and clipped to the stored sizes."""
+    message, traceback = cleanse_texts(message, traceback)
+    return (
+        clip(message, aa_settings.ERROR_MESSAGE_MAX_CHARS),
+        clip(traceback, aa_settings.TRACEBACK_MAX_CHARS, keep_end=True),
+    )
+
+
+class Tracker:
+    """Writes status moves; a worker's own also holds a write-behind buffer."""
+
+    def __init__(self, *, flush_interval: float = 0.0, manage_connections: bool = False) -> None:
+        # Let Django's CONN_MAX_AGE rules, not Celery's close-every-task, decide (worker only).
+        self.manage_connections = manage_connections
+        self.buffer = WriteBehind(self, interval=flush_interval) if flush_interval else None
+
+    # -- what the database can do ------------------------------------------------------
+
+    @cached_property
+    def _alias(self) -> str:
+        return router.db_for_write(AsyncActionReport)
+
+    @property
+    def _connection(self) -> Any:
+        # Looked up each time: Django's connections are per thread (the buffer writes from its own).
+        return connections[self._alias]
+
+    @property
+    def can_update_from_values(self) -> bool:
+        """UPDATE ... FROM (VALUES ...) RETURNING: PostgreSQL, and SQLite 3.35+."""
+        connection = self._connection
+        if connection.vendor == "postgresql":
+            return True
+        if connection.vendor == "sqlite":
+            import sqlite3
+
+            return sqlite3.sqlite_version_info >= (3, 35, 0)
+        return False
+
+    # -- the two forms -------------------------------------------------------------------
+
+    def apply(self, move: Move, key: Any, **values: Any) -> bool:
+        """Move one row (by its key) at once; whether it moved."""
+        connection = self._connection
+        table = connection.ops.quote_name(move.model._meta.db_table)
+
+        def new(name: str) -> tuple[str, list[Any]]:
+            return "%s", [_adapt(connection, values[name])]
+
+        assignments, params = self._assignments(move, table, new)
+        where, where_params = self._condition(move, table, new)
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
+            f"WHERE {table}.{connection.ops.quote_name(move.key)} = %s AND {where}"
+        )
+        moved = self._execute(sql, [*params, key, *where_params])
+        if moved:
+            self._after(move, [key], values)
+        return bool(moved)
+
+    def apply_many(self, move: Move, rows: Sequence[dict[str, Any]]) -> list[Any]:
+        """Move many rows, each with its own values (its key under ``"key"``); the keys moved."""
+        if not rows:
+            return []
+        if not self.can_update_from_values:
+            return [row["key"] for row in rows if self.apply(move, **row)]
+        connection = self._connection
+        quote = connection.ops.quote_name
+        table = quote(move.model._meta.db_table)
+        names = ("key", *move.values)
+
+        def new(name: str) -> tuple[str, list[Any]]:
+            return f"v.{quote(name)}", []
+
+        assignments, params = self._assignments(move, table, new)
+        where, where_params = self._condition(move, table, new)
+        one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
+        columns = ", ".join(
+            f"column{index} AS {quote(name)}" for index, name in enumerate(names, start=1)
+        )
+        key = f"{table}.{quote(move.key)}"
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
+            f"FROM (SELECT {columns} FROM (VALUES {', '.join([one_row] * len(rows))}) AS vals) "
+            f"AS v WHERE {key} = v.{quote('key')} AND {where} RETURNING {key}"
+        )
+        values = [_adapt(connection, row[name]) for row in rows for name in names]
+        moved = self._execute(sql, [*params, *values, *where_params], returning=True)
+        if moved:
+            by_key = {row["key"]: row for row in rows}
+            for moved_key in moved:
+                self._after(move, [moved_key], by_key[moved_key])
+        return list(moved)
+
+    def _assignments(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
+        parts, params = [], []
+        for column, template in move.sets.items():
+            sql, more = render(template, move, table=table, quote=self._quote, new=new)
+            parts.append(f"{self._quote(column)} = {sql}")
+            params.extend(more)
+        return ", ".join(parts), params
+
+    def _condition(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
+        template = move.where + (f" AND {move.guard}" if move.guard else "")
+        return render(template, move, table=table, quote=self._quote, new=new)
+
+    def _quote(self, name: str) -> str:
+        return str(self._connection.ops.quote_name(name))
+
+    def _execute(self, sql: str, params: list[Any], *, returning: bool = False) -> Any:
+        """The one place a status write runs: a row count, or the keys RETURNING gave."""
+        with self._connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if returning:
+                return [row[0] for row in cursor.fetchall()]
+            return cursor.rowcount
+
+    def _after(self, move: Move, keys: Iterable[Any], values: dict[str, Any]) -> None:
+        """Send the library's signal for reports that moved, once their write is committed."""
+        kind = REPORT_SIGNAL.get(move.name)
+        if kind is None:
+            return
+        signal = getattr(signals, f"report_{kind}")
+        if not signal.has_listeners(AsyncActionReport):
+            return
+        extra: dict[str, Any] = {}
+        if kind == "finished":
+            extra["status"] = Status(move.to)
+        elif kind == "retrying":
+            extra["error"] = values.get("error", "")
+        for key in keys:
+            transaction.on_commit(
+                partial(signal.send, sender=AsyncActionReport, report_id=key, **extra),
+                using=self._alias,
+            )
+
+    # -- the moves of a report --------------------------------------------------------------
+
+    def start(self, *, report_id: int, attempt: int, at: datetime | None = None) -> bool:
+        """Attempt `attempt` (1-based) has started; a redelivery of a started attempt is a no-op."""
+        return self.apply(
+            REPORT_MOVES["start"], report_id, attempt=attempt, at=at or timezone.now()
+        )
+
+    def succeed(
+        self,
+        *,
+        report_id: int,
+        attempt: int = 0,
+        started: datetime | None = None,
+        at: datetime | None = None,
+    ) -> bool:
+        at = at or timezone.now()
+        return self.apply(
+            REPORT_MOVES["succeed"], report_id, attempt=attempt, started=started or at, at=at
+        )
+
+    def retry(self, *, report_id: int, attempt: int, error: str) -> bool:
+        """Attempt `attempt` failed and will be retried."""
+        error = clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
+        return self.apply(REPORT_MOVES["retry"], report_id, attempt=attempt, error=error)
+
+    def fail(
+        self, *, report_id: int, error_type: str, error_message: str, error_traceback: str = ""
+    ) -> bool:
+        """Record a failure, with secrets scrubbed from the message and the traceback."""
+        message, traceback = cleansed_error(error_message, error_traceback)
+        return self.apply(
+            REPORT_MOVES["fail"],
+            report_id,
+            at=timezone.now(),
+            error_type=error_type[:255],
+            error_message=message,
+            error_traceback=traceback,
+        )
+
+    def cancel(self, *, report_id: int, reason: str) -> bool:
+        return self.apply(
+            REPORT_MOVES["cancel"], report_id, at=timezone.now(), reason=cleanse_text(reason)
+        )
+
+    def lose(self, *, report_ids: Iterable[int], reason: str) -> int:
+        now = timezone.now()
+        rows = [{"key": pk, "at": now, "reason": reason} for pk in report_ids]
+        return sum(len(self.apply_many(REPORT_MOVES["lose"], chunk)) for chunk in _chunks(rows))
+
+    # -- the moves of a workflow's steps -------------------------------------------------------
+
+    def steps_start(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of key (task id), report_id, attempt, at: steps started, and their workflows."""
+        for chunk in _chunks(rows):
+            self.apply_many(STEP_MOVES["start"], chunk)
+        earliest: dict[int, datetime] = {}
+        for row in rows:
+            at = earliest.get(row["report_id"])
+            earliest[row["report_id"]] = row["at"] if at is None else min(at, row["at"])
+        for chunk in _chunks([{"key": pk, "at": at} for pk, at in earliest.items()]):
+            self.apply_many(WORKFLOW_MOVES["start"], chunk)
+
+    def steps_succeed(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of key (task id), report_id, attempt, started, at; completes finished workflows."""
+        for chunk in _chunks(rows):
+            self.apply_many(STEP_MOVES["succeed"], chunk)
+        self.complete_workflows(report_ids={row["report_id"] for row in rows})
+
+    def complete_workflows(self, *, report_ids: Iterable[int]) -> int:
+        """Mark ok the reports among `report_ids` whose every step is done.
+
+        Runs after the step updates committed, so of two last steps finishing at once at
+        least the later one sees the other's row done: a report cannot be left running.
+        """
+        from async_actions.models import STEP_DONE_STATUSES
+
+        report_ids = set(report_ids)
+        unfinished = set(
+            AsyncActionStep.objects.filter(report_id__in=report_ids)
+            .exclude(status__in=STEP_DONE_STATUSES)
+            .values_list("report_id", flat=True)
+            .distinct()
+        )
+        now = timezone.now()
+        rows = [{"key": pk, "at": now} for pk in sorted(report_ids - unfinished)]
+        return sum(len(self.apply_many(WORKFLOW_MOVES["complete"], c)) for c in _chunks(rows))
+
+    def step_retry(self, *, report_id: int, task_id: str, attempt: int, error: str) -> None:
+        error = clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
+        step_name = (
+            AsyncActionStep.objects.filter(task_id=task_id)
+            .values_list("task_name", flat=True)
+            .first()
+        )
+        self.apply(STEP_MOVES["retry"], task_id, attempt=attempt, error=error)
+        self.apply(WORKFLOW_MOVES["retry"], report_id, error=f"{step_name}: {error}")
+
+    def step_fail(
+        self,
+        *,
+        report_id: int,
+        task_id: str,
+        error_type: str,
+        error_message: str,
+        error_traceback: str,
+    ) -> None:
+        """The step failed, so the whole action has: the report names the step."""
+        message, traceback = cleansed_error(error_message, error_traceback)
+        now = timezone.now()
+        self.apply(
+            STEP_MOVES["fail"],
+            task_id,
+            at=now,
+            error_type=error_type[:255],
+            error_message=message,
+            error_traceback=traceback,
+        )
+        step = (
+            AsyncActionStep.objects.filter(task_id=task_id).values("position", "task_name").first()
+        )
+        where = f"step {step['position'] + 1} ({step['task_name']})" if step else f"task {task_id}"
+        self.apply(
+            REPORT_MOVES["fail"],
+            report_id,
+            at=now,
+            error_type=error_type[:255],
+            error_message=clip(
+                f"Failed at {where}: {message}", aa_settings.ERROR_MESSAGE_MAX_CHARS
+            ),
+            error_traceback=traceback,
+        )
+
+    def step_cancel(self, *, task_id: str, reason: str) -> bool:
+        return self.apply(
+            STEP_MOVES["cancel"], task_id, at=timezone.now(), reason=cleanse_text(reason)
+        )
+
+    # -- the worker's hot path: written behind when this tracker has a buffer ------------------
+
+    def task_started(
+        self,
+        *,
+        report_id: int,
+        task_id: str | None,
+        attempt: int,
+        now: datetime,
+        eager: bool = False,
+    ) -> None:
+        """A tracked task started (`task_id` given for a workflow's step)."""
+        if self.buffer is not None and not eager:
+            self.buffer.started(report_id, task_id, attempt, now)
+        elif task_id is not None:
+            self.steps_start(
+                [{"key": task_id, "report_id": report_id, "attempt": attempt, "at": now}]
+            )
+        else:
+            self.start(report_id=report_id, attempt=attempt, at=now)
+
+    def task_succeeded(
+        self,
+        *,
+        report_id: int,
+        task_id: str | None,
+        attempt: int,
+        now: datetime,
+        eager: bool = False,
+    ) -> None:
+        if self.buffer is not None and not eager:
+            self.buffer.finished(report_id, task_id, attempt, now)
+        elif task_id is not None:
+            self.steps_succeed(
+                [
+                    {
+                        "key": task_id,
+                        "report_id": report_id,
+                        "attempt": attempt,
+                        "started": now,
+                        "at": now,
+                    }
+                ]
+            )
+        else:
+            self.succeed(report_id=report_id, attempt=attempt, at=now)
+
+    def flush(self) -> None:
+        """Write what this process holds now; called before any move written at once."""
+        if self.buffer is not None:
+            self.buffer.flush()
+
+    def stop(self) -> None:
+        if self.buffer is not None:
+            self.buffer.stop()
+
+    # -- connections ------------------------------------------------------------------------
+
+    def around_task(self, *, eager: bool) -> None:
+        """Before and after each task: close connections Django's rules say are done."""
+        if self.manage_connections and not eager:
+            close_old_connections()
+
+
+def _adapt(connection: Any, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def _chunks(rows: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
+    return [
+        rows[start : start + MAX_ROWS_PER_STATEMENT]
+        for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT)
+    ]
+
+
+_DEFAULT = Tracker()
+_installed: Tracker | None = None
+
+
+def install_tracker(tracker: Tracker | None, *, stop_previous: bool = True) -> None:
+    """Make `tracker` this process's (a worker does so when it starts); None: back to default.
+
+    The previous one is stopped (its buffer written) unless it is a forked parent's copy.
+    """
+    global _installed
+    previous, _installed = _installed, tracker
+    if stop_previous and previous is not None and previous is not tracker:
+        previous.stop()
+
+
+def get_tracker() -> Tracker:
+    """This process's tracker: the worker's own, or one that writes everything at once."""
+    return _installed or _DEFAULT
