@@ -70,7 +70,7 @@ def test_a_worker_with_no_heartbeat_row_is_silent_after_the_grace():
 
 
 def test_the_lost_message_names_the_step_of_a_workflow():
-    report = _running("Workflow", worker="silent:4", started=_ago(minutes=5), total_steps=2)
+    report = _running("Workflow", worker="", started=_ago(minutes=5), total_steps=2)
     AsyncActionStep.objects.create(
         report=report, task_id="a", task_name="first", position=0, status=StepStatus.OK
     )
@@ -81,6 +81,7 @@ def test_the_lost_message_names_the_step_of_a_workflow():
         position=1,
         status=StepStatus.RUNNING,
         worker="silent:4",
+        started_at=_ago(minutes=4),
     )
 
     reports_reap()
@@ -121,7 +122,7 @@ def test_the_reap_command_says_why(capsys):
 def test_heartbeats_record_each_process_and_stop():
     beat(hostname="node-a", pid=11)
     beat(hostname="node-a", pid=11)
-    heartbeat = Heartbeat(hostname="node-b", interval=0.05).start()
+    heartbeat = Heartbeat(name="node-b:12", interval=0.05).start()
     try:
         row = wait_for(lambda: AsyncActionWorker.objects.filter(name=heartbeat.name).first())
         first_seen = row.last_seen

@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     # running report whose worker has been silent for WORKER_LOST_AFTER seconds is lost.
     "HEARTBEAT_INTERVAL": 10,
     "WORKER_LOST_AFTER": 60,
+    # Seconds a worker keeps retrying a status write the database did not take (an outage)
+    # before giving it up; meanwhile it keeps running tasks. See async_actions.backlog.
+    "WRITE_RETRY_WINDOW": 24 * 60 * 60,
     # Keep the worker's database connection across tasks and close it only when Django's
     # own rules say so (CONN_MAX_AGE, CONN_HEALTH_CHECKS), like a request does. Celery's
     # default closes every connection around every task, which costs a reconnect per task.

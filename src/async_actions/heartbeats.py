@@ -41,10 +41,10 @@ def beat(*, hostname: str, pid: int) -> None:
 class Heartbeat:
     """A daemon thread that beats every `interval` seconds until `stop()`."""
 
-    def __init__(self, *, hostname: str, interval: float) -> None:
-        self.hostname = hostname
-        self.pid = os.getpid()
-        self.name = worker_name(hostname, self.pid)
+    def __init__(self, *, name: str | None = None, interval: float) -> None:
+        self.name = name or worker_name()
+        hostname, _, pid = self.name.rpartition(":")
+        self.hostname, self.pid = hostname, int(pid)
         self.interval = interval
         self._stopped = threading.Event()
         self._failing = False

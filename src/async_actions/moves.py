@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import models
@@ -82,12 +82,21 @@ def _moves(
         "error_traceback": "{new.error_traceback}",
     }
     return {
+        # A redelivered message (its worker was killed; acks_late) runs an attempt again:
+        # started by another worker process, it counts as one more attempt. The same
+        # worker writing the same start twice (a write retried) changes nothing.
         "start": move(
             "start",
             state("RUNNING"),
-            ("attempt", "at"),
-            {"attempts": "{new.attempt}", "started_at": "COALESCE({old.started_at}, {new.at})"},
-            guard="{old.attempts} < {new.attempt}",
+            ("attempt", "at", "worker", "redelivered"),
+            {
+                "attempts": "CASE WHEN {new.redelivered} AND {old.attempts} >= {new.attempt} "
+                "THEN {old.attempts} + 1 ELSE {new.attempt} END",
+                "started_at": "COALESCE({old.started_at}, {new.at})",
+                "worker": "{new.worker}",
+            },
+            guard="({old.attempts} < {new.attempt} OR ({new.redelivered} AND "
+            "{old.worker} <> {new.worker}))",
         ),
         # Celery publishes the retry before this event is handled, so later attempts may
         # already be running or finished: the state moves only if this attempt is still the
@@ -116,11 +125,18 @@ def _moves(
                 "attempts": LATEST_ATTEMPT,
             },
         ),
+        # A failure reported by the worker's main process (WorkerLostError) may come before
+        # the child's start was written: it still ran, once at least, from about then.
         "fail": move(
             "fail",
             state("FAILED"),
             ("at", "error_type", "error_message", "error_traceback"),
-            {"finished_at": "{new.at}", **error},
+            {
+                "finished_at": "{new.at}",
+                "started_at": "COALESCE({old.started_at}, {new.at})",
+                "attempts": "CASE WHEN {old.attempts} < 1 THEN 1 ELSE {old.attempts} END",
+                **error,
+            },
         ),
         "cancel": move(
             "cancel",
@@ -141,8 +157,27 @@ REPORT_MOVES["lose"] = Move(
     ACTIVE_STATUSES,
     Status.LOST,
     ("at", "reason"),
-    {"status": "{to}", "finished_at": "{new.at}", "error_message": "{new.reason}"},
+    {
+        "status": "{to}",
+        "finished_at": "{new.at}",
+        "lost_at": "{new.at}",
+        "error_message": "{new.reason}",
+    },
 )
+# `lost` is the reaper's guess, not an outcome: the real outcome of the same task replaces
+# it (a frozen worker resumed, a redelivered message ran), and `lost_at` stays as a trace.
+# The reaper's explanation goes with the lost status; a failure writes its own error.
+_FORGET_LOST = "CASE WHEN {old.status} = {s.lost} THEN '' ELSE {old.error_message} END"
+
+
+def _revivable(move: Move) -> Move:
+    sets = dict(move.sets)
+    sets.setdefault("error_message", _FORGET_LOST)
+    return replace(move, leaves=(*move.leaves, Status.LOST), sets=sets)
+
+
+for _name in ("start", "retry", "succeed", "fail"):
+    REPORT_MOVES[_name] = _revivable(REPORT_MOVES[_name])
 STEP_MOVES = _moves(
     AsyncActionStep, "task_id", StepStatus, STEP_ACTIVE_STATUSES, "error_message", prefix="step_"
 )
@@ -150,14 +185,16 @@ STEP_MOVES = _moves(
 # What a step's move does to its workflow's report.
 WORKFLOW_MOVES = {
     # The first step's start starts the action (and a later step's ends its retrying).
-    "start": Move(
-        "workflow_start",
-        AsyncActionReport,
-        "id",
-        (Status.PENDING, Status.RETRYING),
-        Status.RUNNING,
-        ("at",),
-        {"status": "{to}", "started_at": "COALESCE({old.started_at}, {new.at})"},
+    "start": _revivable(
+        Move(
+            "workflow_start",
+            AsyncActionReport,
+            "id",
+            (Status.PENDING, Status.RETRYING),
+            Status.RUNNING,
+            ("at",),
+            {"status": "{to}", "started_at": "COALESCE({old.started_at}, {new.at})"},
+        )
     ),
     # A step waits for its retry: the action shows it, naming the step.
     "retry": Move(
@@ -173,14 +210,16 @@ WORKFLOW_MOVES = {
         },
     ),
     # Every step is done.
-    "complete": Move(
-        "workflow_complete",
-        AsyncActionReport,
-        "id",
-        ACTIVE_STATUSES,
-        Status.OK,
-        ("at",),
-        {"status": "{to}", "finished_at": "{new.at}"},
+    "complete": _revivable(
+        Move(
+            "workflow_complete",
+            AsyncActionReport,
+            "id",
+            ACTIVE_STATUSES,
+            Status.OK,
+            ("at",),
+            {"status": "{to}", "finished_at": "{new.at}"},
+        )
     ),
 }
 

@@ -3,7 +3,11 @@
 Publishing is total: whatever goes wrong is recorded on that report and never stops the
 other publishes of the same commit.
 
-- The broker accepted the message: `sent_at` is set.
+- The broker accepted the message: `sent_at` stays as `start_action` wrote it in its one
+  INSERT (the time the publish was due, right after the commit). Writing it after the
+  publish would cost every start a second statement; the price is that a caller killed
+  between its commit and its publish leaves a report that says sent but never runs - the
+  reaper marks it lost after LOST_AFTER.
 - The broker could not be reached: the report stays `pending` with `sent_at` NULL, the
   error in `send_error` and the message (kombu JSON) in `outbox`, for `reports_relay` to
   publish later. The caller is not blocked: the publish is tried once, without retries.
@@ -82,7 +86,7 @@ def report_publish(report: AsyncActionReport, signature: Signature) -> bool:
 def reports_publish(sends: Sequence[tuple[AsyncActionReport, Signature]]) -> int:
     """Publish many over one producer connection; each failure is recorded on its report.
 
-    Returns how many the broker took; their `sent_at` is written in one UPDATE.
+    Returns how many the broker took.
     """
     global _relay_wanted
     sent: list[AsyncActionReport] = []
@@ -101,19 +105,9 @@ def reports_publish(sends: Sequence[tuple[AsyncActionReport, Signature]]) -> int
         for report, signature in sends[len(sent) :]:
             if report.send_error == "" and report.status == Status.PENDING:
                 _record_failure(report, signature, exc)
-    if sent:
-        # Not limited to pending: a quick worker may have started one already.
-        now = timezone.now()
-        try:
-            AsyncActionReport.objects.filter(pk__in=[r.pk for r in sent]).update(sent_at=now)
-        except DatabaseError:
-            logger.exception("Could not record that %d report(s) were sent", len(sent))
-        else:
-            for report in sent:
-                report.sent_at = now
-        if _relay_wanted:
-            _relay_wanted = False
-            reports_relay(app=app, limit=100)
+    if sent and _relay_wanted:
+        _relay_wanted = False
+        reports_relay(app=app, limit=100)
     return len(sent)
 
 
@@ -123,7 +117,7 @@ def _record_failure(report: AsyncActionReport, signature: Signature, exc: Except
     if isinstance(exc, _broker_errors(signature.app)):
         logger.warning("Broker unreachable, report %s kept in the outbox: %s", report.pk, exc)
         _relay_wanted = True
-        _update(report, send_error=cleanse_text(described), outbox=dumps(signature))
+        _update(report, sent_at=None, send_error=cleanse_text(described), outbox=dumps(signature))
         return
     logger.exception("Could not publish async action report %s", report.pk)
     message, trace = cleanse_texts(
@@ -131,6 +125,7 @@ def _record_failure(report: AsyncActionReport, signature: Signature, exc: Except
     )
     _update(
         report,
+        sent_at=None,
         status=Status.FAILED,
         finished_at=timezone.now(),
         error_type=type(exc).__name__[:255],

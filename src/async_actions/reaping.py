@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from async_actions.conf import aa_settings
@@ -28,6 +28,8 @@ from async_actions.models import (
     Status,
     StepStatus,
 )
+from async_actions.moves import REPORT_MOVES
+from async_actions.tracker import get_tracker
 
 STARTED = (Status.RUNNING, Status.RETRYING)
 
@@ -50,24 +52,15 @@ def live_workers(*, now: datetime) -> set[str]:
     )
 
 
-def _lose(reports: object, *, now: datetime, message: str) -> int:
-    return reports.update(  # type: ignore[attr-defined, no-any-return]
-        status=Status.LOST, finished_at=now, lost_at=now, error_message=message
-    )
+def _lose(reports: QuerySet[AsyncActionReport], *, message: str) -> int:
+    """The tracker's `lose` move (from the move table) for each of `reports`."""
+    return get_tracker().lose(report_ids=list(reports.values_list("pk", flat=True)), reason=message)
 
 
-def _silent_message(report: AsyncActionReport, worker: str, *, now: datetime) -> str:
+def _silent_message(worker: str, what: str) -> str:
     seen = AsyncActionWorker.objects.filter(name=worker).values_list("last_seen", flat=True)
     last_seen = next(iter(seen), None)
     since = f"since {last_seen:%Y-%m-%d %H:%M:%S %Z}" if last_seen else "and never beat"
-    what = f"task {report.task_name!r}"
-    step = (
-        AsyncActionStep.objects.filter(report=report, worker=worker, status=StepStatus.RUNNING)
-        .order_by("position")
-        .first()
-    )
-    if step is not None:
-        what = f"step {step.position + 1} ({step.task_name!r})"
     return (
         f"Lost: worker {worker} has been silent {since} (WORKER_LOST_AFTER="
         f"{aa_settings.WORKER_LOST_AFTER}s) while running {what}; it was probably killed "
@@ -86,28 +79,38 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
     # A worker that starts a task beats before it: one with no row after WORKER_LOST_AFTER
     # is as silent as a stale one.
     grace = now - timedelta(seconds=aa_settings.WORKER_LOST_AFTER)
+    tracker = get_tracker()
     silent = 0
-    candidates = (
+    # A single task's report names its worker; a workflow's running steps name theirs.
+    reports = (
         AsyncActionReport.objects.filter(status__in=STARTED, started_at__lt=grace)
         .exclude(worker="")
         .exclude(worker__in=live)
-        .only("pk", "worker", "task_name")
+        .values_list("pk", "worker", "task_name")
     )
-    for report in candidates:
-        # Conditional on the same worker still having it, and still silent now.
-        still_silent = AsyncActionReport.objects.filter(
-            pk=report.pk, status__in=STARTED, worker=report.worker
-        ).exclude(worker__in=live_workers(now=timezone.now()))
-        silent += _lose(
-            still_silent, now=now, message=_silent_message(report, report.worker, now=now)
+    steps = (
+        AsyncActionStep.objects.filter(
+            report__status__in=STARTED,
+            status__in=(StepStatus.RUNNING, StepStatus.RETRYING),
+            started_at__lt=grace,
         )
+        .exclude(worker="")
+        .exclude(worker__in=live)
+        .values_list("report_id", "worker", "position", "task_name")
+    )
+    found: dict[int, str] = {}
+    for pk, worker, position, task_name in steps:
+        found.setdefault(pk, _silent_message(worker, f"step {position + 1} ({task_name!r})"))
+    for pk, worker, task_name in reports:
+        found.setdefault(pk, _silent_message(worker, f"task {task_name!r}"))
+    for pk, message in found.items():
+        silent += tracker.apply(REPORT_MOVES["lose"], pk, at=now, reason=message)
 
     cutoff = now - timedelta(seconds=lost_after_seconds)
     never_started = _lose(
         AsyncActionReport.objects.filter(status=Status.PENDING, started_at__isnull=True).filter(
             Q(not_before__isnull=True, created_at__lt=cutoff) | Q(not_before__lt=cutoff)
         ),
-        now=now,
         message=f"Lost: no worker took it within LOST_AFTER={lost_after_seconds:g}s of "
         f"when it could first run; the broker may have dropped the message.",
     )
@@ -116,8 +119,7 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
             Q(status__in=STARTED) | Q(status=Status.PENDING, started_at__isnull=False),
             worker="",
             started_at__lt=cutoff,
-        ),
-        now=now,
+        ).exclude(steps__worker__gt=""),
         message=f"Lost: started but not finished within LOST_AFTER={lost_after_seconds:g}s "
         f"by a worker that recorded no heartbeat.",
     )

@@ -117,6 +117,9 @@ def _prepare(spec: ActionSpec) -> _Prepared:
         # What the key stands for: the same key for another action is a conflict.
         "fingerprint": fingerprint(spec.signature) if key is not None else "",
         "not_before": _not_before(signature, steps[0].signature),
+        # Due right after the commit; the outbox sets it back to NULL if the broker
+        # does not take the message (see async_actions.outbox).
+        "sent_at": timezone.now(),
     }
     return _Prepared(fields=fields, signature=signature, steps=steps, is_workflow=is_workflow)
 

@@ -24,7 +24,7 @@ a tracker that writes at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import cached_property, partial
 from typing import Any
@@ -33,9 +33,11 @@ from django.db import close_old_connections, connections, router, transaction
 from django.utils import timezone
 
 from async_actions import signals
+from async_actions.backlog import Backlog
 from async_actions.buffer import WriteBehind
 from async_actions.cleansing import cleanse_text, cleanse_texts
 from async_actions.conf import aa_settings
+from async_actions.heartbeats import Heartbeat
 from async_actions.models import AsyncActionReport, AsyncActionStep, Status
 from async_actions.moves import (
     REPORT_MOVES,
@@ -70,10 +72,32 @@ def cleansed_error(message: str, traceback: str) -> tuple[str, str]:
 class Tracker:
     """Writes status moves; a worker's own also holds a write-behind buffer."""
 
-    def __init__(self, *, flush_interval: float = 0.0, manage_connections: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        flush_interval: float = 0.0,
+        manage_connections: bool = False,
+        worker: str = "",
+        keep_writes: bool = False,
+    ) -> None:
         # Let Django's CONN_MAX_AGE rules, not Celery's close-every-task, decide (worker only).
         self.manage_connections = manage_connections
         self.buffer = WriteBehind(self, interval=flush_interval) if flush_interval else None
+        # This worker process's name (heartbeats, and the `worker` column its starts set).
+        self.worker = worker
+        # A worker keeps the writes the database did not take and retries them (backlog).
+        self.backlog = Backlog(window=aa_settings.WRITE_RETRY_WINDOW) if keep_writes else None
+        self.heartbeat: Heartbeat | None = None
+
+    def write(self, call: Callable[[], object], *, what: str) -> None:
+        """Run a worker-side write; if the database cannot take it, keep it for later."""
+        if self.backlog is None:
+            call()
+        else:
+            self.backlog.run(call, what=what)
+
+    def start_heartbeat(self, *, interval: float) -> None:
+        self.heartbeat = Heartbeat(name=self.worker, interval=interval).start()
 
     # -- what the database can do ------------------------------------------------------
 
@@ -197,10 +221,26 @@ class Tracker:
 
     # -- the moves of a report --------------------------------------------------------------
 
-    def start(self, *, report_id: int, attempt: int, at: datetime | None = None) -> bool:
-        """Attempt `attempt` (1-based) has started; a redelivery of a started attempt is a no-op."""
+    def start(
+        self,
+        *,
+        report_id: int,
+        attempt: int,
+        at: datetime | None = None,
+        redelivered: bool = False,
+    ) -> bool:
+        """Attempt `attempt` (1-based) has started on this worker.
+
+        The same start written twice is a no-op; a redelivered message that runs again on
+        another worker process counts one more attempt.
+        """
         return self.apply(
-            REPORT_MOVES["start"], report_id, attempt=attempt, at=at or timezone.now()
+            REPORT_MOVES["start"],
+            report_id,
+            attempt=attempt,
+            at=at or timezone.now(),
+            worker=self.worker,
+            redelivered=redelivered,
         )
 
     def succeed(
@@ -249,6 +289,7 @@ class Tracker:
 
     def steps_start(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of key (task id), report_id, attempt, at: steps started, and their workflows."""
+        rows = [{"redelivered": False, **row, "worker": self.worker} for row in rows]
         for chunk in _chunks(rows):
             self.apply_many(STEP_MOVES["start"], chunk)
         earliest: dict[int, datetime] = {}
@@ -343,16 +384,29 @@ class Tracker:
         attempt: int,
         now: datetime,
         eager: bool = False,
+        redelivered: bool = False,
     ) -> None:
-        """A tracked task started (`task_id` given for a workflow's step)."""
-        if self.buffer is not None and not eager:
+        """A tracked task started (`task_id` given for a workflow's step).
+
+        A redelivered message is written at once: the buffer would merge its start into
+        its success and the extra attempt would not be counted.
+        """
+        if self.buffer is not None and not eager and not redelivered:
             self.buffer.started(report_id, task_id, attempt, now)
         elif task_id is not None:
             self.steps_start(
-                [{"key": task_id, "report_id": report_id, "attempt": attempt, "at": now}]
+                [
+                    {
+                        "key": task_id,
+                        "report_id": report_id,
+                        "attempt": attempt,
+                        "at": now,
+                        "redelivered": redelivered,
+                    }
+                ]
             )
         else:
-            self.start(report_id=report_id, attempt=attempt, at=now)
+            self.start(report_id=report_id, attempt=attempt, at=now, redelivered=redelivered)
 
     def task_succeeded(
         self,
@@ -362,9 +416,18 @@ class Tracker:
         attempt: int,
         now: datetime,
         eager: bool = False,
+        durable: bool = False,
     ) -> None:
+        """A tracked task succeeded.
+
+        `durable` (a task acknowledged late): written before the task returns, so before
+        its message is acknowledged - a worker killed right after cannot take it along.
+        The buffer still merges the task's start into the same statement.
+        """
         if self.buffer is not None and not eager:
             self.buffer.finished(report_id, task_id, attempt, now)
+            if durable:
+                self.buffer.flush()
         elif task_id is not None:
             self.steps_succeed(
                 [
@@ -386,8 +449,12 @@ class Tracker:
             self.buffer.flush()
 
     def stop(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if self.buffer is not None:
-            self.buffer.stop()
+            self.write(self.buffer.stop, what="the last buffered statuses")
+        if self.backlog is not None:
+            self.backlog.stop()
 
     # -- connections ------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('async_actions', '0003_retry_attempt'),
+        ('async_actions', '0004_tracker'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
