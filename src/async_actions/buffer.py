@@ -111,7 +111,11 @@ class WriteBehind:
                 )
                 self.tracker.apply_many(
                     REPORT_MOVES["succeed"],
-                    [_row(pk, p, p.finished_at) for pk, p in reports.items() if p.finished_at],
+                    [
+                        {**_row(pk, p, p.finished_at), "worker": self.tracker.worker}
+                        for pk, p in reports.items()
+                        if p.finished_at
+                    ],
                 )
         except DatabaseError:
             self._put_back(reports, steps)

@@ -36,6 +36,15 @@ LATEST_ATTEMPT = (
 )
 
 
+# This attempt already ran on another worker process, which died or froze: the message was
+# delivered again (acks_late), so this run is one more attempt. Told from the row alone, as
+# not every transport flags a redelivery.
+RERUN = (
+    "({old.attempts} >= {new.attempt} AND {old.status} NOT IN ({s.pending}, {s.retrying}) "
+    "AND {old.worker} <> '' AND {old.worker} <> {new.worker})"
+)
+
+
 @dataclass(frozen=True)
 class Move:
     name: str
@@ -90,13 +99,13 @@ def _moves(
             state("RUNNING"),
             ("attempt", "at", "worker", "redelivered"),
             {
-                "attempts": "CASE WHEN {new.redelivered} AND {old.attempts} >= {new.attempt} "
-                "THEN {old.attempts} + 1 ELSE {new.attempt} END",
+                "attempts": "CASE WHEN ({new.redelivered} AND {old.attempts} >= {new.attempt}) "
+                f"OR {RERUN} THEN {{old.attempts}} + 1 ELSE {{new.attempt}} END",
                 "started_at": "COALESCE({old.started_at}, {new.at})",
                 "worker": "{new.worker}",
             },
             guard="({old.attempts} < {new.attempt} OR ({new.redelivered} AND "
-            "{old.worker} <> {new.worker}))",
+            f"{{old.worker}} <> {{new.worker}}) OR {RERUN})",
         ),
         # Celery publishes the retry before this event is handled, so later attempts may
         # already be running or finished: the state moves only if this attempt is still the
@@ -115,14 +124,16 @@ def _moves(
             # A finished row takes the error only if a later attempt really ran.
             where="({old.status} IN {leaving} OR {old.attempts} > {new.attempt})",
         ),
+        # A success whose start was merged into it (write-behind) may be such a rerun.
         "succeed": move(
             "succeed",
             state("OK"),
-            ("attempt", "started", "at"),
+            ("attempt", "started", "at", "worker"),
             {
                 "finished_at": "{new.at}",
                 "started_at": "COALESCE({old.started_at}, {new.started})",
-                "attempts": LATEST_ATTEMPT,
+                "attempts": f"CASE WHEN {RERUN} THEN {{old.attempts}} + 1 "
+                f"ELSE {LATEST_ATTEMPT} END",
             },
         ),
         # A failure reported by the worker's main process (WorkerLostError) may come before

@@ -253,7 +253,12 @@ class Tracker:
     ) -> bool:
         at = at or timezone.now()
         return self.apply(
-            REPORT_MOVES["succeed"], report_id, attempt=attempt, started=started or at, at=at
+            REPORT_MOVES["succeed"],
+            report_id,
+            attempt=attempt,
+            started=started or at,
+            at=at,
+            worker=self.worker,
         )
 
     def retry(self, *, report_id: int, attempt: int, error: str) -> bool:
@@ -301,6 +306,7 @@ class Tracker:
 
     def steps_succeed(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of key (task id), report_id, attempt, started, at; completes finished workflows."""
+        rows = [{**row, "worker": self.worker} for row in rows]
         for chunk in _chunks(rows):
             self.apply_many(STEP_MOVES["succeed"], chunk)
         self.complete_workflows(report_ids={row["report_id"] for row in rows})

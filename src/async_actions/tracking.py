@@ -41,16 +41,23 @@ def _stamps(request: Any) -> dict[str, Any] | None:
 # -- the process's tracker ------------------------------------------------------------------
 
 
-def _worker_tracker(*, manage_connections: bool) -> Tracker:
-    """A worker process's tracker: write-behind, kept writes, and its heartbeat."""
+def _worker_tracker(*, manage_connections: bool, runs_tasks: bool = True) -> Tracker:
+    """A worker process's tracker: write-behind, kept writes, and (if it runs tasks) a heartbeat."""
     tracker = Tracker(
         flush_interval=aa_settings.TRACKING_FLUSH_INTERVAL,
         manage_connections=manage_connections,
         worker=worker_name(),
         keep_writes=True,
     )
-    tracker.start_heartbeat(interval=aa_settings.HEARTBEAT_INTERVAL)
+    if runs_tasks:
+        tracker.start_heartbeat(interval=aa_settings.HEARTBEAT_INTERVAL)
     return tracker
+
+
+def _forks_children(worker: Any) -> bool:
+    """Whether the worker's pool forks processes that run the tasks (prefork)."""
+    pool = getattr(worker, "pool_cls", None)
+    return "prefork" in f"{getattr(pool, '__module__', '')}.{getattr(pool, '__name__', pool)}"
 
 
 def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
@@ -61,7 +68,11 @@ def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
         for fixup in django_fixups(app):
             set_db_reuse_max(fixup, _CELERY_DB_REUSE_MAX)
             manage = True
-    install_tracker(_worker_tracker(manage_connections=manage))
+    # A prefork main process runs no task, and a thread of its own (a heartbeat holding a
+    # lock or a database connection at the moment it forks) could hang or corrupt a child.
+    install_tracker(
+        _worker_tracker(manage_connections=manage, runs_tasks=not _forks_children(sender))
+    )
 
 
 def on_worker_process_init(**kwargs: Any) -> None:

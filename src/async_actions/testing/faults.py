@@ -197,7 +197,12 @@ def children(pid: int) -> list[int]:
 
 
 def kill_children(pid: int, *, timeout: float = 10.0) -> list[int]:
-    """SIGKILL the children of `pid` (a prefork worker's pool) and wait until they are gone."""
+    """SIGKILL the children of `pid` and wait until they are gone.
+
+    Beware with a prefork pool: a child killed while idle may hold the pool's shared queue
+    lock, and billiard then hangs. To kill the child running a task, kill the pid its
+    report names (`report.worker` is "hostname:pid").
+    """
     killed = children(pid)
     for child in killed:
         with contextlib.suppress(ProcessLookupError):
