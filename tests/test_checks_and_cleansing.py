@@ -178,3 +178,18 @@ def test_the_scrubber_is_built_once_and_rebuilt_on_a_settings_change():
         assert rebuilt is not first
         assert cleanse_text("axxxb") == f"a{SUBSTITUTE}b"
     assert scrubber() is not rebuilt
+
+
+@pytest.mark.parametrize(
+    "setting", [{"HEARTBEAT_INTERVAL": 0}, {"WORKER_LOST_AFTER": "1m"}, {"WRITE_RETRY_WINDOW": -1}]
+)
+def test_e011_heartbeat_and_retry_windows_must_be_positive_seconds(setting):
+    with override_settings(ASYNC_ACTIONS=setting):
+        assert _ids() == ["async_actions.E011"]
+
+
+def test_w011_worker_lost_after_needs_room_for_missed_beats():
+    with override_settings(ASYNC_ACTIONS={"HEARTBEAT_INTERVAL": 10, "WORKER_LOST_AFTER": 20}):
+        assert _ids() == ["async_actions.W011"]
+    with override_settings(ASYNC_ACTIONS={"HEARTBEAT_INTERVAL": 10, "WORKER_LOST_AFTER": 30}):
+        assert _ids() == []

@@ -49,7 +49,7 @@ def calls(sig: Signature, receives_result: bool = False) -> Iterator[tuple[Signa
 def check_arguments(signature: Signature) -> None:
     """Raise InvalidActionError naming the task whose arguments do not fit its parameters."""
     for sig, receives_result in calls(signature):
-        task = sig.app.tasks.get(sig.task)
+        task = sig.app.tasks.get(sig.task or "")
         if task is None or not getattr(task, "typing", True):
             continue  # not ours to check: unknown here, or the task opted out of typing
         parameters = _parameters(task.run)

@@ -42,6 +42,40 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return problems
 
 
+def _positive(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and value > 0
+
+
+@register()
+def check_heartbeats(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Heartbeat and retry windows: positive seconds, and room for missed beats."""
+    if not isinstance(aa_settings.user_settings, dict):
+        return []  # E001 reports it
+    problems: list[CheckMessage] = []
+    for name in ("HEARTBEAT_INTERVAL", "WORKER_LOST_AFTER", "WRITE_RETRY_WINDOW"):
+        value = getattr(aa_settings, name)
+        if not _positive(value):
+            problems.append(
+                Error(
+                    f"{SETTING_NAME}[{name!r}] must be a positive number of seconds, "
+                    f"got {value!r}.",
+                    id="async_actions.E011",
+                )
+            )
+    interval, lost_after = aa_settings.HEARTBEAT_INTERVAL, aa_settings.WORKER_LOST_AFTER
+    if not problems and lost_after < 3 * interval:
+        problems.append(
+            Warning(
+                f"{SETTING_NAME}['WORKER_LOST_AFTER'] ({lost_after}s) is less than three "
+                f"HEARTBEAT_INTERVAL ({interval}s): a worker that misses one beat under load "
+                f"would have its running reports declared lost.",
+                hint="Keep WORKER_LOST_AFTER at least 3x (6x by default) HEARTBEAT_INTERVAL.",
+                id="async_actions.W011",
+            )
+        )
+    return problems
+
+
 @register()
 def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if not isinstance(aa_settings.user_settings, dict):
@@ -64,7 +98,7 @@ def check_worker_connections(app_configs: Any = None, **kwargs: Any) -> list[Che
 
 
 @register()
-def check_scrubbing(app_configs: Any = None, **kwargs: Any) -> list:
+def check_scrubbing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """SCRUB must import and SCRUB_PATTERNS must compile, or failures could not be stored."""
     from async_actions.cleansing import reset_scrubber, scrubber
 
@@ -87,9 +121,9 @@ RECOMMENDED_DELIVERY = {
 }
 
 
-def delivery_warnings(conf: Any) -> list:
+def delivery_warnings(conf: Any) -> list[CheckMessage]:
     """Warnings for each recommended Celery delivery setting `conf` does not have."""
-    problems = []
+    problems: list[CheckMessage] = []
     for name, (wanted, why) in RECOMMENDED_DELIVERY.items():
         value = conf.get(name)
         if value != wanted:
@@ -104,7 +138,7 @@ def delivery_warnings(conf: Any) -> list:
 
 
 @register()
-def check_celery_delivery(app_configs: Any = None, **kwargs: Any) -> list:
+def check_celery_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from celery import current_app
 
     return delivery_warnings(current_app.conf)

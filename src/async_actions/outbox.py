@@ -30,6 +30,7 @@ from celery import Celery, current_app
 from celery.canvas import Signature
 from celery.canvas import signature as rebuild_signature
 from django.db import DatabaseError, connections, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from kombu.exceptions import KombuError
 from kombu.utils.json import dumps, loads
@@ -148,7 +149,7 @@ def _update(report: AsyncActionReport, *, pending_only: bool = True, **fields: A
         setattr(report, name, value)
 
 
-def _unsent():  # type: ignore[no-untyped-def]
+def _unsent() -> QuerySet[AsyncActionReport]:
     return (
         AsyncActionReport.objects.filter(status=Status.PENDING, sent_at__isnull=True)
         .exclude(outbox="")

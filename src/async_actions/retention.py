@@ -8,15 +8,16 @@ An active report (pending, running, retrying) is never deleted, whatever its age
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from async_actions.models import FINAL_STATUSES, AsyncActionReport
 
 
-def _purgeable(cutoff: object):  # type: ignore[no-untyped-def]
+def _purgeable(cutoff: datetime) -> QuerySet[AsyncActionReport]:
     return AsyncActionReport.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=cutoff)
 
 
