@@ -57,3 +57,21 @@ def test_bad_keys_are_refused_before_anything_is_recorded(key, message):
         start_action("Keyed", tasks.noop.s(), idempotency_key=key)
 
     assert AsyncActionReport.objects.count() == 0
+
+
+def test_start_actions_refuses_a_reused_key_for_another_action_and_records_nothing():
+    from async_actions.services import ActionSpec, start_actions
+
+    first = start_action("Sum", tasks.add.s(1, 2), idempotency_key="bulk-1")
+
+    with pytest.raises(IdempotencyConflictError, match=f"report {first.pk}"):
+        start_actions(
+            [
+                ActionSpec("Fresh", tasks.noop.s(), idempotency_key="bulk-2"),
+                ActionSpec("Sum", tasks.add.s(5, 5), idempotency_key="bulk-1"),
+            ]
+        )
+    again = start_actions([ActionSpec("Sum", tasks.add.s(1, 2), idempotency_key="bulk-1")])
+
+    assert [r.pk for r in again] == [first.pk]
+    assert AsyncActionReport.objects.count() == 1

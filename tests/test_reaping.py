@@ -153,3 +153,22 @@ def test_start_action_records_when_a_countdown_lets_it_run():
 
     assert timedelta(seconds=590) < delayed.not_before - timezone.now() <= timedelta(seconds=600)
     assert at_once.not_before is None
+
+
+def test_a_retrying_report_is_judged_by_when_its_next_attempt_was_due(settings):
+    settings.ASYNC_ACTIONS = {"LOST_AFTER": 3600}
+    _worker("alive:6", last_seen=_ago(seconds=1))
+    waiting = _running("Retry soon", worker="alive:6", started=_ago(hours=3))
+    dropped = _running("Retry lost", worker="alive:6", started=_ago(hours=3))
+    AsyncActionReport.objects.filter(pk=waiting.pk).update(
+        status=Status.RETRYING, not_before=_ago(minutes=10)
+    )
+    AsyncActionReport.objects.filter(pk=dropped.pk).update(
+        status=Status.RETRYING, not_before=_ago(hours=2)
+    )
+
+    assert reports_reap().never_started == 1
+
+    assert AsyncActionReport.objects.get(pk=waiting.pk).status == Status.RETRYING
+    lost = AsyncActionReport.objects.get(pk=dropped.pk)
+    assert lost.status == Status.LOST and "its next attempt" in lost.error_message

@@ -189,6 +189,18 @@ def _revivable(move: Move) -> Move:
 
 for _name in ("start", "retry", "succeed", "fail"):
     REPORT_MOVES[_name] = _revivable(REPORT_MOVES[_name])
+
+
+def _sets_not_before(move: Move) -> Move:
+    """A retry says when the next attempt may run: the reaper waits LOST_AFTER past it."""
+    return replace(
+        move,
+        values=(*move.values, "not_before"),
+        sets={**move.sets, "not_before": "{new.not_before}"},
+    )
+
+
+REPORT_MOVES["retry"] = _sets_not_before(REPORT_MOVES["retry"])
 STEP_MOVES = _moves(
     AsyncActionStep, "task_id", StepStatus, STEP_ACTIVE_STATUSES, "error_message", prefix="step_"
 )
@@ -208,17 +220,19 @@ WORKFLOW_MOVES = {
         )
     ),
     # A step waits for its retry: the action shows it, naming the step.
-    "retry": Move(
-        "workflow_retry",
-        AsyncActionReport,
-        "id",
-        ACTIVE_STATUSES,
-        Status.RETRYING,
-        ("error",),
-        {
-            "status": "CASE WHEN {old.status} = {s.running} THEN {to} ELSE {old.status} END",
-            "last_retry_error": "{new.error}",
-        },
+    "retry": _sets_not_before(
+        Move(
+            "workflow_retry",
+            AsyncActionReport,
+            "id",
+            ACTIVE_STATUSES,
+            Status.RETRYING,
+            ("error",),
+            {
+                "status": "CASE WHEN {old.status} = {s.running} THEN {to} ELSE {old.status} END",
+                "last_retry_error": "{new.error}",
+            },
+        )
     ),
     # Every step is done.
     "complete": _revivable(

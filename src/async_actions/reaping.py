@@ -32,6 +32,9 @@ from async_actions.moves import REPORT_MOVES
 from async_actions.tracker import get_tracker
 
 STARTED = (Status.RUNNING, Status.RETRYING)
+# The worker of a retrying report ran the attempt before; the next one is a message of its
+# own (held by any worker, or lost by the broker): judged by its due time, not a heartbeat.
+RUNNING = (Status.RUNNING,)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
     silent = 0
     # A single task's report names its worker; a workflow's running steps name theirs.
     reports = (
-        AsyncActionReport.objects.filter(status__in=STARTED, started_at__lt=grace)
+        AsyncActionReport.objects.filter(status__in=RUNNING, started_at__lt=grace)
         .exclude(worker="")
         .exclude(worker__in=live)
         .values_list("pk", "worker", "task_name")
@@ -91,7 +94,7 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
     steps = (
         AsyncActionStep.objects.filter(
             report__status__in=STARTED,
-            status__in=(StepStatus.RUNNING, StepStatus.RETRYING),
+            status=StepStatus.RUNNING,
             started_at__lt=grace,
         )
         .exclude(worker="")
@@ -113,6 +116,10 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
         ),
         message=f"Lost: no worker took it within LOST_AFTER={lost_after_seconds:g}s of "
         f"when it could first run; the broker may have dropped the message.",
+    ) + _lose(
+        AsyncActionReport.objects.filter(status=Status.RETRYING, not_before__lt=cutoff),
+        message=f"Lost: no worker took its next attempt within LOST_AFTER="
+        f"{lost_after_seconds:g}s of when it was due; the broker may have dropped the message.",
     )
     unnamed_worker = _lose(
         AsyncActionReport.objects.filter(

@@ -261,10 +261,18 @@ class Tracker:
             worker=self.worker,
         )
 
-    def retry(self, *, report_id: int, attempt: int, error: str) -> bool:
-        """Attempt `attempt` failed and will be retried."""
+    def retry(
+        self, *, report_id: int, attempt: int, error: str, not_before: datetime | None = None
+    ) -> bool:
+        """Attempt `attempt` failed and will be retried, not before `not_before` (default now)."""
         error = clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
-        return self.apply(REPORT_MOVES["retry"], report_id, attempt=attempt, error=error)
+        return self.apply(
+            REPORT_MOVES["retry"],
+            report_id,
+            attempt=attempt,
+            error=error,
+            not_before=not_before or timezone.now(),
+        )
 
     def fail(
         self, *, report_id: int, error_type: str, error_message: str, error_traceback: str = ""
@@ -330,7 +338,15 @@ class Tracker:
         rows = [{"key": pk, "at": now} for pk in sorted(report_ids - unfinished)]
         return sum(len(self.apply_many(WORKFLOW_MOVES["complete"], c)) for c in _chunks(rows))
 
-    def step_retry(self, *, report_id: int, task_id: str, attempt: int, error: str) -> None:
+    def step_retry(
+        self,
+        *,
+        report_id: int,
+        task_id: str,
+        attempt: int,
+        error: str,
+        not_before: datetime | None = None,
+    ) -> None:
         error = clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
         step_name = (
             AsyncActionStep.objects.filter(task_id=task_id)
@@ -338,7 +354,12 @@ class Tracker:
             .first()
         )
         self.apply(STEP_MOVES["retry"], task_id, attempt=attempt, error=error)
-        self.apply(WORKFLOW_MOVES["retry"], report_id, error=f"{step_name}: {error}")
+        self.apply(
+            WORKFLOW_MOVES["retry"],
+            report_id,
+            error=f"{step_name}: {error}",
+            not_before=not_before or timezone.now(),
+        )
 
     def step_fail(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -140,15 +141,20 @@ def on_task_retry(
     error = _describe(getattr(reason, "exc", None) or reason)
     attempt = (request.retries or 0) + 1
     step_task_id = request.id if is_step(_stamps(request)) else None
+    not_before = _retry_at(getattr(reason, "when", None))
 
     def write() -> None:
         tracker.flush()
         if step_task_id is not None:
             tracker.step_retry(
-                report_id=report_id, task_id=step_task_id, attempt=attempt, error=error
+                report_id=report_id,
+                task_id=step_task_id,
+                attempt=attempt,
+                error=error,
+                not_before=not_before,
             )
         else:
-            tracker.retry(report_id=report_id, attempt=attempt, error=error)
+            tracker.retry(report_id=report_id, attempt=attempt, error=error, not_before=not_before)
 
     tracker.write(write, what=f"retry of report {report_id}")
 
@@ -262,6 +268,16 @@ def _write_revoked(
 
 def on_task_postrun(sender: Task[Any, Any], **kwargs: Any) -> None:
     get_tracker().around_task(eager=_is_eager(sender))
+
+
+def _retry_at(when: Any) -> datetime:
+    """When the next attempt may run: Retry.when is a countdown in seconds or an ETA."""
+    now = timezone.now()
+    if isinstance(when, datetime):
+        return when if timezone.is_aware(when) else timezone.make_aware(when, UTC)
+    if isinstance(when, int | float) and not isinstance(when, bool):
+        return now + timedelta(seconds=when)
+    return now
 
 
 def _describe(exc: Any) -> str:
