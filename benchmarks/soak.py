@@ -102,12 +102,18 @@ def _outcomes() -> int:
     return int(client().hlen(SOAK_OUTCOME))
 
 
-def _wait_for_outcomes(count: int, timeout: float) -> None:
+def _wait_for_outcomes(count: int, timeout: float, stall: float = 60.0) -> None:
+    """Until `count` tasks reached their outcome, or none did for `stall` seconds."""
     deadline = time.monotonic() + timeout
-    while _outcomes() < count:
-        if time.monotonic() > deadline:
+    last, last_change = _outcomes(), time.monotonic()
+    while last < count:
+        now = time.monotonic()
+        if now > deadline or now - last_change > stall:
             return
         time.sleep(0.1)
+        seen = _outcomes()
+        if seen != last:
+            last, last_change = seen, now
 
 
 def run(actions: int, seed: int, cut_seconds: float, settle: float) -> None:
@@ -189,7 +195,7 @@ def _print_counts(
             f"started={attempts.get(index, 0)}"
         )
     rows = [(name, str(count)) for name, count in counts.items()]
-    rows.append(("last report final after last task", f"{all_final_at - last_finish:.1f} s"))
+    rows.append(("last report final after last task", f"{all_final_at - last_finish:.2f} s"))
     print_table(
         f"soak: {actions} actions (seed {seed}), 2 workers prefork -c 2, one SIGKILLed whole "
         f"and restarted, database cut {cut:g} s; Redis + PostgreSQL",
