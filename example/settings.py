@@ -70,7 +70,8 @@ globals().update(_broker)
 # "Sync all accounts" is a chord, and a chord needs a result backend to know when its header
 # is done: Redis beside a Redis broker, else the database (django-celery-results).
 CELERY_RESULT_BACKEND = (
-    _broker["CELERY_BROKER_URL"] if _broker["CELERY_BROKER_URL"].startswith("redis")
+    _broker["CELERY_BROKER_URL"]
+    if _broker["CELERY_BROKER_URL"].startswith("redis")
     else "django-db"
 )
 # A queue of the example's own, so it never shares one with another project on the same broker.
