@@ -10,13 +10,19 @@ variants alternate round after round and the table shows medians and ratios.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 
 from benchmarks.harness import Worker, median, print_table, purge_queue, wait_until_done
 
 # Run in a process of its own with these settings (see benchmarks/__main__.py).
-ENV = {"AA_BENCH_RESULT_BACKEND": "redis://127.0.0.1:6379/6"}
+# (AA_BENCH_RESULT_REDIS_URL picks another Redis database, e.g. beside other runs.)
+ENV = {
+    "AA_BENCH_RESULT_BACKEND": os.environ.get(
+        "AA_BENCH_RESULT_REDIS_URL", "redis://127.0.0.1:6379/6"
+    )
+}
 
 
 def _canvases() -> dict[str, tuple[Callable[[], object], int]]:

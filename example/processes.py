@@ -31,14 +31,8 @@ class Child:
         # A session of its own: Ctrl-C in the terminal reaches only the launcher, which then
         # stops each child's whole process group (a worker's pool processes included).
         self.process = subprocess.Popen(
-            self.command,
-            env=self.env,
-            cwd=self.cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
+            self.command, env=self.env, cwd=self.cwd, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True,
         )
         threading.Thread(target=self._pump, daemon=True, name=f"pump-{self.name}").start()
         return self

@@ -76,25 +76,13 @@ def build_children(
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "example.celery:app"]
     return [
-        Child(
-            "api",
-            [python, "-m", "example.invoicesplus_fake", "--host", host, "--port", str(api_port)],
-            env={**FAKE_API_DEFAULTS, **env},
-            cwd=REPO_ROOT,
-        ),
+        Child("api", [python, "-m", "example.invoicesplus_fake", "--host", host,
+                      "--port", str(api_port)], env={**FAKE_API_DEFAULTS, **env}, cwd=REPO_ROOT),
         Child("worker", [*celery, "worker", "-l", "INFO", "-c", "2"], env=env, cwd=REPO_ROOT),
-        Child(
-            "web",
-            [python, "-m", "django", "runserver", f"{host}:{port}", "--noreload"],
-            env=env,
-            cwd=REPO_ROOT,
-        ),
-        Child(
-            "beat",
-            [*celery, "beat", "-l", "INFO", "-s", str(var_dir / "celerybeat-schedule")],
-            env=env,
-            cwd=REPO_ROOT,
-        ),
+        Child("web", [python, "-m", "django", "runserver", f"{host}:{port}", "--noreload"],
+              env=env, cwd=REPO_ROOT),
+        Child("beat", [*celery, "beat", "-l", "INFO", "-s", str(var_dir / "celerybeat-schedule")],
+              env=env, cwd=REPO_ROOT),
     ]
 
 
@@ -114,12 +102,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="or the next free one")
-    parser.add_argument(
-        "--api-port",
-        type=int,
-        default=8100,
-        help="the fake InvoicesPlus API's port, or the next free one",
-    )
+    parser.add_argument("--api-port", type=int, default=8100,
+                        help="the fake InvoicesPlus API's port, or the next free one")
     return parser.parse_args(argv)
 
 
@@ -138,11 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from example import bootstrap
 
-    print(
-        f"Preparing the database ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-        f"broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}) ...",
-        flush=True,
-    )
+    print(f"Preparing the database ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+          f"broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}) ...", flush=True)
     credentials = bootstrap.prepare(var_dir=Path(settings.VAR_DIR))
     # Every child talks to the fake we start, with the key the settings hold (never on a
     # command line, where `ps` would show it).
@@ -169,11 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             for child in children:
                 if child.exited() is not None:
-                    print(
-                        f"{child.name} exited unexpectedly (status {child.exited()}); "
-                        f"stopping the demo.",
-                        flush=True,
-                    )
+                    print(f"{child.name} exited unexpectedly (status {child.exited()}); "
+                          f"stopping the demo.", flush=True)
                     return 1
             time.sleep(0.5)
     except Stop:
@@ -193,14 +171,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_banner(url: str, api_url: str, credentials: Credentials) -> None:
     line = "=" * 72
-    print(
-        f"\n{line}\n  The demo is running: {url}\n"
-        f"  Log in as:  {credentials.username} / {credentials.password}\n"
-        f"  Admin:      {url}admin/async_actions/asyncactionreport/\n"
-        f"  Fake API:   {api_url}  (knobs: GET/POST {api_url}/_control)\n"
-        f"  Stop:       Ctrl-C\n{line}\n",
-        flush=True,
-    )
+    print(f"\n{line}\n  The demo is running: {url}\n"
+          f"  Log in as:  {credentials.username} / {credentials.password}\n"
+          f"  Admin:      {url}admin/async_actions/asyncactionreport/\n"
+          f"  Fake API:   {api_url}  (knobs: GET/POST {api_url}/_control)\n"
+          f"  Stop:       Ctrl-C\n{line}\n", flush=True)
 
 
 if __name__ == "__main__":

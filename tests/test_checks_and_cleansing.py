@@ -193,3 +193,8 @@ def test_w011_worker_lost_after_needs_room_for_missed_beats():
         assert _ids() == ["async_actions.W011"]
     with override_settings(ASYNC_ACTIONS={"HEARTBEAT_INTERVAL": 10, "WORKER_LOST_AFTER": 30}):
         assert _ids() == []
+
+
+@override_settings(ASYNC_ACTIONS=[])
+def test_e001_even_for_an_empty_non_dict():
+    assert _ids() == ["async_actions.E001"]

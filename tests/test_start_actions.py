@@ -1,7 +1,7 @@
 """start_actions: many actions in one transaction, each with its own report."""
 
 import pytest
-from celery import chain
+from celery import Celery, chain
 from django.db import transaction
 
 from async_actions import (
@@ -97,3 +97,20 @@ def test_a_rollback_leaves_no_report():
 
 def test_nothing_to_start_is_no_error():
     assert start_actions([]) == []
+
+
+def test_an_unreachable_broker_fails_every_report_of_the_call():
+    dead = Celery("dead-bulk", broker="redis://127.0.0.1:1/0", set_as_current=False)
+    dead.conf.broker_connection_timeout = 1
+    dead.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0}
+
+    @dead.task(name="dead.bulk_noop")
+    def dead_noop() -> None:
+        return None
+
+    reports = start_actions([ActionSpec(f"Unreachable {i}", dead_noop.s()) for i in range(2)])
+
+    for report in reports:
+        report.refresh_from_db()
+        assert report.status == Status.FAILED
+        assert report.error_message.startswith("Could not enqueue the task 'dead.bulk_noop'")

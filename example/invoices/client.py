@@ -69,23 +69,16 @@ class InvoiceData:
     def to_json(self) -> dict[str, str]:
         """Plain strings: what one task may return and the next receive through the broker."""
         return {
-            **{
-                name: getattr(self, name)
-                for name in ("external_id", "number", "customer", "currency", "status")
-            },
+            **{name: getattr(self, name) for name in ("external_id", "number", "customer",
+                                                      "currency", "status")},
             "amount": str(self.amount),
             "issued_on": self.issued_on.isoformat(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, str]) -> InvoiceData:
-        return cls(
-            **{
-                **data,
-                "amount": Decimal(data["amount"]),
-                "issued_on": date.fromisoformat(data["issued_on"]),
-            }
-        )
+        return cls(**{**data, "amount": Decimal(data["amount"]),
+                      "issued_on": date.fromisoformat(data["issued_on"])})
 
 
 @dataclass(frozen=True)

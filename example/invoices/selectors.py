@@ -21,5 +21,5 @@ def invoice_list(*, limit: int = 50) -> QuerySet[Invoice]:
 
 
 def accounts_sync_list() -> QuerySet[AccountsSync]:
-    """ "Sync all accounts" runs, latest first, with their reports."""
+    """"Sync all accounts" runs, latest first, with their reports."""
     return AccountsSync.objects.select_related("report").exclude(report=None)

@@ -137,28 +137,16 @@ def invoices_store(*, account: Account, invoices: list[InvoiceData], complete: b
     Invoice.objects.bulk_create(
         [
             Invoice(
-                account=account,
-                external_id=item.external_id,
-                number=item.number,
-                customer=item.customer,
-                amount=item.amount,
-                currency=item.currency,
-                issued_on=item.issued_on,
-                status=item.status,
+                account=account, external_id=item.external_id, number=item.number,
+                customer=item.customer, amount=item.amount, currency=item.currency,
+                issued_on=item.issued_on, status=item.status,
             )
             for item in invoices
         ],
         update_conflicts=True,
         unique_fields=["account", "external_id"],
-        update_fields=[
-            "number",
-            "customer",
-            "amount",
-            "currency",
-            "issued_on",
-            "status",
-            "synced_at",
-        ],
+        update_fields=["number", "customer", "amount", "currency", "issued_on", "status",
+                       "synced_at"],
     )
     if complete:
         Account.objects.filter(pk=account.pk).update(last_synced_at=timezone.now())

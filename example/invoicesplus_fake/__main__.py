@@ -19,11 +19,8 @@ def main() -> None:
         if knob.name == "api_key":
             continue  # from the environment only: a command line is visible to every user (ps)
         env = os.environ.get(f"FAKE_INVOICESPLUS_{knob.name.upper()}")
-        parser.add_argument(
-            f"--{knob.name.replace('_', '-')}",
-            type=type(knob.default),
-            default=type(knob.default)(env) if env else knob.default,
-        )
+        parser.add_argument(f"--{knob.name.replace('_', '-')}", type=type(knob.default),
+                            default=type(knob.default)(env) if env else knob.default)
     args = vars(parser.parse_args())
     host, port = args.pop("host"), args.pop("port")
     api_key = os.environ.get("INVOICES_PLUS_API_KEY") or Knobs.api_key

@@ -49,14 +49,8 @@ class Logged:
 
 
 class FakeInvoicesPlus:
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        knobs: Knobs | None = None,
-        verbose: bool = False,
-    ) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, knobs: Knobs | None = None,
+                 verbose: bool = False) -> None:
         self.knobs = knobs or Knobs()
         self.verbose = verbose
         self.log: list[Logged] = []
@@ -101,21 +95,15 @@ class FakeInvoicesPlus:
             return _json(404, {"error": "not_found", "message": f"No route {path}."})
         if api_key != knobs.api_key:
             # Like some real APIs, the error quotes the key it was sent.
-            return _json(
-                401,
-                {"error": "invalid_api_key", "message": f"The API key {api_key!r} is not valid."},
-            )
+            return _json(401, {"error": "invalid_api_key",
+                               "message": f"The API key {api_key!r} is not valid."})
         account_id = match.group(1)
         if account_id not in data.ACCOUNTS:
             return _json(404, {"error": "not_found", "message": f"No account {account_id!r}."})
         if account_id in knobs.revoked_accounts.split(","):
-            return _json(
-                401,
-                {
-                    "error": "invalid_api_key",
-                    "message": f"The API key {api_key!r} has no access to account {account_id!r}.",
-                },
-            )
+            return _json(401, {"error": "invalid_api_key",
+                               "message": f"The API key {api_key!r} has no access to account "
+                                          f"{account_id!r}."})
         page = parse_qs(query).get("page", ["1"])[0]
         if not page.isdigit() or int(page) < 1:
             return _json(400, {"error": "bad_request", "message": "page must be a number >= 1"})
@@ -190,8 +178,7 @@ def _handler_for(fake: FakeInvoicesPlus) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             if fake.verbose:
-                print(
-                    f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True
-                )
+                print(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}",
+                      flush=True)
 
     return Handler

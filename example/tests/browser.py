@@ -38,8 +38,7 @@ class Browser:
 
     def login(self, username: str, password: str) -> None:
         self.post_form(
-            "/admin/login/",
-            "/admin/login/?next=/",
+            "/admin/login/", "/admin/login/?next=/",
             {"username": username, "password": password, "next": "/"},
         )
         assert urllib.parse.urlparse(self.url).path == "/", f"login failed, ended at {self.url}"

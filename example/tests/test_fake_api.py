@@ -74,9 +74,8 @@ def test_rate_limiting_sends_retry_after(server):
 
 def test_the_same_seed_gives_the_same_answers_and_another_seed_does_not(server):
     def statuses(seed):
-        server.configure(
-            api_key=KEY, seed=seed, failure_rate=0.3, rate_limit_rate=0.2, malformed_rate=0.1
-        )
+        server.configure(api_key=KEY, seed=seed, failure_rate=0.3, rate_limit_rate=0.2,
+                         malformed_rate=0.1)
         return [get(server, f"/v1/accounts/globex/invoices?page={1 + n % 2}")[0] for n in range(30)]
 
     first = statuses(seed=7)

@@ -1,4 +1,4 @@
-""" "Sync all accounts": a chord whose header syncs every account at once, and whose body sums up."""
+""""Sync all accounts": a chord whose header syncs every account at once, and whose body sums up."""
 
 from __future__ import annotations
 
@@ -117,9 +117,7 @@ def test_the_schedule_starts_one_fan_out_per_slot_with_origin_schedule(fake_api,
     report = wait_for_report(scheduled.get(), timeout=90)
 
     assert (report.action, report.status, report.triggered_by) == (
-        "Sync all accounts",
-        Status.OK,
-        None,
+        "Sync all accounts", Status.OK, None
     )
     assert AccountsSync.objects.get(report=report).invoice_total == sum(ACCOUNTS.values())
     # Beat firing again within the same slot starts nothing new.

@@ -31,11 +31,7 @@ class RunningDemo:
         self.port = port
         self.process = subprocess.Popen(
             [sys.executable, "-m", "example.run_demo", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -52,12 +48,8 @@ class RunningDemo:
         return re.search(pattern, self.output())
 
     def child_pids(self) -> dict[str, int]:
-        return {
-            name: int(pid)
-            for name, pid in re.findall(
-                r"^started (\w+) \(pid (\d+)\)$", self.output(), re.MULTILINE
-            )
-        }
+        return {name: int(pid) for name, pid in re.findall(r"^started (\w+) \(pid (\d+)\)$",
+                                                           self.output(), re.MULTILINE)}
 
 
 def group_alive(pgid: int) -> bool:
@@ -84,11 +76,8 @@ def demo(tmp_path):
     taken.listen()
     running = RunningDemo(env, taken.getsockname()[1])
     try:
-        wait_for(
-            lambda: running.find(r"The demo is running") or running.process.poll() is not None,
-            timeout=90,
-            what="the demo to start",
-        )
+        wait_for(lambda: running.find(r"The demo is running") or running.process.poll() is not None,
+                 timeout=90, what="the demo to start")
         assert running.process.poll() is None, running.output()[-3000:]
         yield running
     finally:
@@ -118,8 +107,7 @@ def test_the_demo_serves_runs_an_action_and_stops_cleanly_on_ctrl_c(demo):
     report_id = int(re.search(r"report=(\d+)", browser.url).group(1))
     finished = wait_for(
         lambda: (s := browser.get_json(f"/reports/{report_id}.json"))["finished"] and s,
-        timeout=90,
-        what="the sync to finish",
+        timeout=90, what="the sync to finish",
     )
     assert finished["status"] == "ok", finished
     assert finished["action"] == "Sync invoices"

@@ -125,13 +125,8 @@ def test_failures_and_rate_limits_are_retried_step_by_step_until_the_sync_comple
 ):
     # Seed 19 answers this sync 429, 200, 200, 503, 200, 200 (the fake is deterministic per
     # seed): the 429 comes first, when backoff alone would wait only ~0.1 s.
-    fake_api.configure(
-        api_key=settings.INVOICES_PLUS_API_KEY,
-        seed=19,
-        failure_rate=0.3,
-        rate_limit_rate=0.15,
-        retry_after=1,
-    )
+    fake_api.configure(api_key=settings.INVOICES_PLUS_API_KEY, seed=19, failure_rate=0.3,
+                       rate_limit_rate=0.15, retry_after=1)
     initech = accounts["initech"]
 
     report = sync(initech)

@@ -52,8 +52,10 @@ class AsyncActionsSettings:
         self._cache: dict[str, Any] = {}
 
     @property
-    def user_settings(self) -> dict[str, Any]:
-        return getattr(django_settings, SETTING_NAME, None) or {}
+    def user_settings(self) -> Any:
+        """The project's dict as given (a system check reports anything but a dict)."""
+        value = getattr(django_settings, SETTING_NAME, None)
+        return {} if value is None else value
 
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:

@@ -58,6 +58,8 @@ class Move:
     guard: str = ""
     # Replaces "status IN leaving" for a move that may also touch a row it does not move.
     where: str = LEAVES_CONDITION
+    # Final states whose row still takes this move's values, but keeps its state ({also}).
+    also: tuple[str, ...] = ()
     states: type[models.TextChoices] = field(default=Status)
 
 
@@ -219,7 +221,9 @@ WORKFLOW_MOVES = {
             {"status": "{to}", "started_at": "COALESCE({old.started_at}, {new.at})"},
         )
     ),
-    # A step waits for its retry: the action shows it, naming the step.
+    # A step waits for its retry: the action shows it, naming the step. A workflow that
+    # already went on and succeeded (the retry event is handled after the next attempt
+    # ran, as Celery publishes the retry first) still takes the error.
     "retry": _sets_not_before(
         Move(
             "workflow_retry",
@@ -232,6 +236,8 @@ WORKFLOW_MOVES = {
                 "status": "CASE WHEN {old.status} = {s.running} THEN {to} ELSE {old.status} END",
                 "last_retry_error": "{new.error}",
             },
+            where="({old.status} IN {leaving} OR {old.status} IN {also})",
+            also=(Status.OK,),
         )
     ),
     # Every step is done.
@@ -267,7 +273,7 @@ REPORT_SIGNAL = {
     "lose": "finished",
 }
 
-_TOKEN = re.compile(r"\{(?:(old|new|s)\.(\w+)|(to|leaving))\}")
+_TOKEN = re.compile(r"\{(?:(old|new|s)\.(\w+)|(to|leaving|also))\}")
 
 
 def render(
@@ -301,7 +307,8 @@ def render(
         if word == "to":
             params.append(move.to)
             return "%s"
-        params.extend(move.leaves)
-        return "(" + ", ".join(["%s"] * len(move.leaves)) + ")"
+        states = move.leaves if word == "leaving" else move.also
+        params.extend(states)
+        return "(" + ", ".join(["%s"] * len(states)) + ")"
 
     return _TOKEN.sub(one, template), params

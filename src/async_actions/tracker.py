@@ -1,24 +1,18 @@
 """The tracker: one object per process that writes every status move.
 
-It has two forms, both built from the one definition of each move in `moves`:
+It names the moves (start, retry, succeed, fail, cancel, lose, and a workflow's steps)
+and writes them with the two forms of `writer.MoveWriter`, both built from the one
+definition of each move in `moves`: at once (failures, retries, cancellations, callers,
+eager tasks) or batched by the worker's write-behind `buffer` (starts and successes).
+A worker installs its own tracker when it starts (see `tracking`); any other process
+uses a tracker that writes at once.
 
-- **at once** (`apply`): one conditional UPDATE of one row, for failures, retries and
-  cancellations (they carry the error a person needs), for callers and eager tasks;
-- **batched** (`apply_many`): one UPDATE of many rows joined on a VALUES list, used by
-  the write-behind of the worker's hot path (starts and successes, see `buffer`).
-
-Every statement runs in `_execute`, the single place where a write can be retried or
-kept for later.
-
-Extension points (for the reliability work): a failed write surfaces from `_execute` (the
-buffer already keeps what it could not write and tries again next flush); a per-task
-synchronous write before the message is acknowledged is `flush()` called at the end of a
-task (or `task_succeeded` with the buffer bypassed); a heartbeat is one more move or
-statement run through `_execute` on the buffer's thread.
-
-After a write, the library's signals are sent for the reports that really moved. A
-worker installs its own tracker when it starts (see `tracking`); any other process uses
-a tracker that writes at once.
+Extension points (for the reliability work): a failed write surfaces from
+`MoveWriter._execute`, the single place statements run (the buffer already keeps what it
+could not write and tries again next flush); a per-task synchronous write before the
+message is acknowledged is `flush()` called at the end of a task (or `task_succeeded`
+with the buffer bypassed); a heartbeat is one more statement through `_execute` on the
+buffer's thread.
 """
 
 from __future__ import annotations
@@ -26,32 +20,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from functools import cached_property, partial
 from typing import Any
 
-from django.db import close_old_connections, connections, router, transaction
+from django.db import close_old_connections
 from django.utils import timezone
 
-from async_actions import signals
 from async_actions.backlog import Backlog
 from async_actions.buffer import WriteBehind
 from async_actions.cleansing import cleanse_text, cleanse_texts
 from async_actions.conf import aa_settings
 from async_actions.heartbeats import Heartbeat
-from async_actions.models import AsyncActionReport, AsyncActionStep, Status
-from async_actions.moves import (
-    REPORT_MOVES,
-    REPORT_SIGNAL,
-    STEP_MOVES,
-    WORKFLOW_MOVES,
-    Move,
-    render,
-)
+from async_actions.models import AsyncActionStep
+from async_actions.moves import REPORT_MOVES, STEP_MOVES, WORKFLOW_MOVES
+from async_actions.writer import MoveWriter, chunks
 
 logger = logging.getLogger(__name__)
-
-# Keeps one batched statement's parameter list bounded; a busy process flushes more often.
-MAX_ROWS_PER_STATEMENT = 200
 
 
 def clip(text: str, limit: int, *, keep_end: bool = False) -> str:
@@ -69,7 +52,7 @@ def cleansed_error(message: str, traceback: str) -> tuple[str, str]:
     )
 
 
-class Tracker:
+class Tracker(MoveWriter):
     """Writes status moves; a worker's own also holds a write-behind buffer."""
 
     def __init__(
@@ -98,126 +81,6 @@ class Tracker:
 
     def start_heartbeat(self, *, interval: float) -> None:
         self.heartbeat = Heartbeat(name=self.worker, interval=interval).start()
-
-    # -- what the database can do ------------------------------------------------------
-
-    @cached_property
-    def _alias(self) -> str:
-        return router.db_for_write(AsyncActionReport)
-
-    @property
-    def _connection(self) -> Any:
-        # Looked up each time: Django's connections are per thread (the buffer writes from its own).
-        return connections[self._alias]
-
-    @property
-    def can_update_from_values(self) -> bool:
-        """UPDATE ... FROM (VALUES ...) RETURNING: PostgreSQL, and SQLite 3.35+."""
-        connection = self._connection
-        if connection.vendor == "postgresql":
-            return True
-        if connection.vendor == "sqlite":
-            import sqlite3
-
-            return sqlite3.sqlite_version_info >= (3, 35, 0)
-        return False
-
-    # -- the two forms -------------------------------------------------------------------
-
-    def apply(self, move: Move, key: Any, **values: Any) -> bool:
-        """Move one row (by its key) at once; whether it moved."""
-        connection = self._connection
-        table = connection.ops.quote_name(move.model._meta.db_table)
-
-        def new(name: str) -> tuple[str, list[Any]]:
-            return "%s", [_adapt(connection, values[name])]
-
-        assignments, params = self._assignments(move, table, new)
-        where, where_params = self._condition(move, table, new)
-        sql = (
-            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
-            f"WHERE {table}.{connection.ops.quote_name(move.key)} = %s AND {where}"
-        )
-        moved = self._execute(sql, [*params, key, *where_params])
-        if moved:
-            self._after(move, [key], values)
-        return bool(moved)
-
-    def apply_many(self, move: Move, rows: Sequence[dict[str, Any]]) -> list[Any]:
-        """Move many rows, each with its own values (its key under ``"key"``); the keys moved."""
-        if not rows:
-            return []
-        if not self.can_update_from_values:
-            return [row["key"] for row in rows if self.apply(move, **row)]
-        connection = self._connection
-        quote = connection.ops.quote_name
-        table = quote(move.model._meta.db_table)
-        names = ("key", *move.values)
-
-        def new(name: str) -> tuple[str, list[Any]]:
-            return f"v.{quote(name)}", []
-
-        assignments, params = self._assignments(move, table, new)
-        where, where_params = self._condition(move, table, new)
-        one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
-        columns = ", ".join(
-            f"column{index} AS {quote(name)}" for index, name in enumerate(names, start=1)
-        )
-        key = f"{table}.{quote(move.key)}"
-        sql = (
-            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
-            f"FROM (SELECT {columns} FROM (VALUES {', '.join([one_row] * len(rows))}) AS vals) "
-            f"AS v WHERE {key} = v.{quote('key')} AND {where} RETURNING {key}"
-        )
-        values = [_adapt(connection, row[name]) for row in rows for name in names]
-        moved = self._execute(sql, [*params, *values, *where_params], returning=True)
-        if moved:
-            by_key = {row["key"]: row for row in rows}
-            for moved_key in moved:
-                self._after(move, [moved_key], by_key[moved_key])
-        return list(moved)
-
-    def _assignments(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
-        parts, params = [], []
-        for column, template in move.sets.items():
-            sql, more = render(template, move, table=table, quote=self._quote, new=new)
-            parts.append(f"{self._quote(column)} = {sql}")
-            params.extend(more)
-        return ", ".join(parts), params
-
-    def _condition(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
-        template = move.where + (f" AND {move.guard}" if move.guard else "")
-        return render(template, move, table=table, quote=self._quote, new=new)
-
-    def _quote(self, name: str) -> str:
-        return str(self._connection.ops.quote_name(name))
-
-    def _execute(self, sql: str, params: list[Any], *, returning: bool = False) -> Any:
-        """The one place a status write runs: a row count, or the keys RETURNING gave."""
-        with self._connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            if returning:
-                return [row[0] for row in cursor.fetchall()]
-            return cursor.rowcount
-
-    def _after(self, move: Move, keys: Iterable[Any], values: dict[str, Any]) -> None:
-        """Send the library's signal for reports that moved, once their write is committed."""
-        kind = REPORT_SIGNAL.get(move.name)
-        if kind is None:
-            return
-        signal = getattr(signals, f"report_{kind}")
-        if not signal.has_listeners(AsyncActionReport):
-            return
-        extra: dict[str, Any] = {}
-        if kind == "finished":
-            extra["status"] = Status(move.to)
-        elif kind == "retrying":
-            extra["error"] = values.get("error", "")
-        for key in keys:
-            transaction.on_commit(
-                partial(signal.send, sender=AsyncActionReport, report_id=key, **extra),
-                using=self._alias,
-            )
 
     # -- the moves of a report --------------------------------------------------------------
 
@@ -296,26 +159,26 @@ class Tracker:
     def lose(self, *, report_ids: Iterable[int], reason: str) -> int:
         now = timezone.now()
         rows = [{"key": pk, "at": now, "reason": reason} for pk in report_ids]
-        return sum(len(self.apply_many(REPORT_MOVES["lose"], chunk)) for chunk in _chunks(rows))
+        return sum(len(self.apply_many(REPORT_MOVES["lose"], chunk)) for chunk in chunks(rows))
 
     # -- the moves of a workflow's steps -------------------------------------------------------
 
     def steps_start(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of key (task id), report_id, attempt, at: steps started, and their workflows."""
         rows = [{"redelivered": False, **row, "worker": self.worker} for row in rows]
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             self.apply_many(STEP_MOVES["start"], chunk)
         earliest: dict[int, datetime] = {}
         for row in rows:
             at = earliest.get(row["report_id"])
             earliest[row["report_id"]] = row["at"] if at is None else min(at, row["at"])
-        for chunk in _chunks([{"key": pk, "at": at} for pk, at in earliest.items()]):
+        for chunk in chunks([{"key": pk, "at": at} for pk, at in earliest.items()]):
             self.apply_many(WORKFLOW_MOVES["start"], chunk)
 
     def steps_succeed(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of key (task id), report_id, attempt, started, at; completes finished workflows."""
         rows = [{**row, "worker": self.worker} for row in rows]
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             self.apply_many(STEP_MOVES["succeed"], chunk)
         self.complete_workflows(report_ids={row["report_id"] for row in rows})
 
@@ -336,7 +199,7 @@ class Tracker:
         )
         now = timezone.now()
         rows = [{"key": pk, "at": now} for pk in sorted(report_ids - unfinished)]
-        return sum(len(self.apply_many(WORKFLOW_MOVES["complete"], c)) for c in _chunks(rows))
+        return sum(len(self.apply_many(WORKFLOW_MOVES["complete"], c)) for c in chunks(rows))
 
     def step_retry(
         self,
@@ -353,13 +216,14 @@ class Tracker:
             .values_list("task_name", flat=True)
             .first()
         )
-        self.apply(STEP_MOVES["retry"], task_id, attempt=attempt, error=error)
-        self.apply(
-            WORKFLOW_MOVES["retry"],
-            report_id,
-            error=f"{step_name}: {error}",
-            not_before=not_before or timezone.now(),
-        )
+        # The step's own guard drops a late or duplicated event; only then the workflow.
+        if self.apply(STEP_MOVES["retry"], task_id, attempt=attempt, error=error):
+            self.apply(
+                WORKFLOW_MOVES["retry"],
+                report_id,
+                error=f"{step_name}: {error}",
+                not_before=not_before or timezone.now(),
+            )
 
     def step_fail(
         self,
@@ -489,19 +353,6 @@ class Tracker:
         """Before and after each task: close connections Django's rules say are done."""
         if self.manage_connections and not eager:
             close_old_connections()
-
-
-def _adapt(connection: Any, value: Any) -> Any:
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
-
-
-def _chunks(rows: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
-    return [
-        rows[start : start + MAX_ROWS_PER_STATEMENT]
-        for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT)
-    ]
 
 
 _DEFAULT = Tracker()

@@ -50,6 +50,14 @@ def flaky(self, failures: int) -> str:
     return "done"
 
 
+@shared_task(bind=True, max_retries=1)
+def retry_once_later(self) -> str:
+    """Retries once with a countdown, so the retry is recorded before attempt 2 can start."""
+    if self.request.retries < 1:
+        raise self.retry(exc=ConnectionError("attempt 1 failed"), countdown=1)
+    return "done"
+
+
 @shared_task(bind=True, max_retries=2)
 def always_retry(self) -> None:
     raise self.retry(exc=TimeoutError("the service is down"), countdown=0)

@@ -1,0 +1,184 @@
+"""The tracker's two forms of a move, built from its one definition in `moves`.
+
+- **at once** (`apply`): one conditional ``UPDATE ... WHERE key = %s`` of one row;
+- **batched** (`apply_many`): one ``UPDATE ... FROM (VALUES ...) RETURNING`` of many rows,
+  each with its own values; on a database that cannot run it
+  (`can_update_from_values` False) the same move is applied row by row.
+
+Every statement runs in `_execute`, the single place where a write can be retried or kept
+for later. After a write, the library's signals are sent for the reports that really
+moved (once the write is committed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cached_property, partial
+from typing import Any
+
+from django.db import connections, router, transaction
+
+from async_actions import signals
+from async_actions.models import AsyncActionReport, Status
+from async_actions.moves import REPORT_SIGNAL, Move, render
+
+# Keeps one batched statement's parameter list bounded; a busy process flushes more often.
+MAX_ROWS_PER_STATEMENT = 200
+
+
+class MoveWriter:
+    """Runs moves against the database the reports live in."""
+
+    # -- what the database can do ------------------------------------------------------
+
+    @cached_property
+    def _alias(self) -> str:
+        return router.db_for_write(AsyncActionReport)
+
+    @property
+    def _connection(self) -> Any:
+        # Looked up each time: Django's connections are per thread (the buffer writes from its own).
+        return connections[self._alias]
+
+    @property
+    def can_update_from_values(self) -> bool:
+        """UPDATE ... FROM (VALUES ...): PostgreSQL, and SQLite 3.33+."""
+        return self._vendor_at_least(sqlite=(3, 33, 0))
+
+    @property
+    def can_return_rows(self) -> bool:
+        """UPDATE ... RETURNING, to know which rows reached which state: PostgreSQL, SQLite 3.35+.
+
+        Without it a signal is sent for every row the statement touched.
+        """
+        return self._vendor_at_least(sqlite=(3, 35, 0))
+
+    def _vendor_at_least(self, *, sqlite: tuple[int, int, int]) -> bool:
+        vendor = self._connection.vendor
+        if vendor == "postgresql":
+            return True
+        if vendor == "sqlite":
+            import sqlite3
+
+            return sqlite3.sqlite_version_info >= sqlite
+        return False
+
+    # -- the two forms -------------------------------------------------------------------
+
+    def apply(self, move: Move, key: Any, **values: Any) -> bool:
+        """Move one row (by its key) at once; whether it moved."""
+        connection = self._connection
+        table = connection.ops.quote_name(move.model._meta.db_table)
+
+        def new(name: str) -> tuple[str, list[Any]]:
+            return "%s", [_adapt(connection, values[name])]
+
+        assignments, params = self._assignments(move, table, new)
+        where, where_params = self._condition(move, table, new)
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
+            f"WHERE {table}.{connection.ops.quote_name(move.key)} = %s AND {where}"
+        )
+        if not self.can_return_rows:
+            moved = bool(self._execute(sql, [*params, key, *where_params]))
+            if moved:
+                self._after(move, key, values)
+            return moved
+        rows = self._execute(
+            f"{sql} RETURNING {table}.{self._quote('status')}",
+            [*params, key, *where_params],
+            returning=True,
+        )
+        if rows and rows[0][0] == move.to:
+            self._after(move, key, values)
+        return bool(rows)
+
+    def apply_many(self, move: Move, rows: Sequence[dict[str, Any]]) -> list[Any]:
+        """Move many rows, each with its own values (its key under ``"key"``); the keys moved."""
+        if not rows:
+            return []
+        if not (self.can_update_from_values and self.can_return_rows):
+            return [row["key"] for row in rows if self.apply(move, **row)]
+        connection = self._connection
+        quote = connection.ops.quote_name
+        table = quote(move.model._meta.db_table)
+        names = ("key", *move.values)
+
+        def new(name: str) -> tuple[str, list[Any]]:
+            return f"v.{quote(name)}", []
+
+        assignments, params = self._assignments(move, table, new)
+        where, where_params = self._condition(move, table, new)
+        one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
+        columns = ", ".join(
+            f"column{index} AS {quote(name)}" for index, name in enumerate(names, start=1)
+        )
+        key = f"{table}.{quote(move.key)}"
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
+            f"FROM (SELECT {columns} FROM (VALUES {', '.join([one_row] * len(rows))}) AS vals) "
+            f"AS v WHERE {key} = v.{quote('key')} AND {where} "
+            f"RETURNING {key}, {table}.{quote('status')}"
+        )
+        values = [_adapt(connection, row[name]) for row in rows for name in names]
+        moved = self._execute(sql, [*params, *values, *where_params], returning=True)
+        by_key = {row["key"]: row for row in rows}
+        for moved_key, status in moved:
+            if status == move.to:
+                self._after(move, moved_key, by_key[moved_key])
+        return [moved_key for moved_key, _ in moved]
+
+    def _assignments(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
+        parts, params = [], []
+        for column, template in move.sets.items():
+            sql, more = render(template, move, table=table, quote=self._quote, new=new)
+            parts.append(f"{self._quote(column)} = {sql}")
+            params.extend(more)
+        return ", ".join(parts), params
+
+    def _condition(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
+        template = move.where + (f" AND {move.guard}" if move.guard else "")
+        return render(template, move, table=table, quote=self._quote, new=new)
+
+    def _quote(self, name: str) -> str:
+        return str(self._connection.ops.quote_name(name))
+
+    def _execute(self, sql: str, params: list[Any], *, returning: bool = False) -> Any:
+        """The one place a status write runs: a row count, or the rows RETURNING gave."""
+        with self._connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if returning:
+                return cursor.fetchall()
+            return cursor.rowcount
+
+    def _after(self, move: Move, key: Any, values: dict[str, Any]) -> None:
+        """Send the library's signal for a report that moved, once its write is committed."""
+        kind = REPORT_SIGNAL.get(move.name)
+        if kind is None:
+            return
+        signal = getattr(signals, f"report_{kind}")
+        if not signal.has_listeners(AsyncActionReport):
+            return
+        extra: dict[str, Any] = {}
+        if kind == "finished":
+            extra["status"] = Status(move.to)
+        elif kind == "retrying":
+            extra["error"] = values.get("error", "")
+        transaction.on_commit(
+            partial(signal.send, sender=AsyncActionReport, report_id=key, **extra),
+            using=self._alias,
+        )
+
+
+def _adapt(connection: Any, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def chunks(rows: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
+    return [
+        rows[start : start + MAX_ROWS_PER_STATEMENT]
+        for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT)
+    ]
