@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-services test-django6 demo bench clean
+.PHONY: install test test-services test-quickstart test-django6 demo bench clean
 
 # The example project's tests: its own settings module, so a pytest run of their own.
 EXAMPLE_PYTEST := $(BIN)/python -m pytest example/tests -p async_actions.testing.plugin \
@@ -21,7 +21,7 @@ install: $(STAMP)
 
 # The embedded default: SQLite + kombu's filesystem transport, no servers needed.
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks example
+	$(BIN)/ruff check src tests benchmarks example conftest.py
 	$(BIN)/mypy
 	$(BIN)/async-actions lint src example
 	$(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings
@@ -29,8 +29,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(EXAMPLE_PYTEST)
 
+# The README's Quickstart and testing section, followed in a fresh virtualenv (needs Redis).
+test-quickstart: $(STAMP)
+	$(BIN)/python -m pytest tests/test_quickstart.py -m quickstart
+
 # The same suite against the real services (see README: AA_DATABASE / AA_BROKER).
-test-services: $(STAMP)
+test-services: $(STAMP) test-quickstart
 	AA_DATABASE=postgres AA_BROKER=redis $(BIN)/python -m pytest
 	AA_DATABASE=postgres AA_BROKER=redis $(EXAMPLE_PYTEST)
 	AA_DATABASE=postgres AA_BROKER=rabbitmq $(BIN)/python -m pytest

@@ -1,3 +1,1 @@
 from tests.celery_app import app as celery_app  # noqa: F401  (the app tasks bind to)
-
-pytest_plugins = ["async_actions.testing.plugin"]

@@ -24,6 +24,7 @@ from async_actions.errors import InvalidActionError
 from async_actions.idempotency import check_key, check_same_action, fingerprint
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
 from async_actions.outbox import report_publish, reports_publish
+from async_actions.signals import action_started
 from async_actions.signatures import REPORT_ID_STAMP, check_signature, stamp_task
 from async_actions.tracker import get_tracker
 
@@ -161,6 +162,7 @@ def start_action(
         report.save(force_insert=True, using=using)
         stamp_task(prepared.signature, report.pk, step=False)
         transaction.on_commit(partial(report_publish, report, prepared.signature), using=using)
+        action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)
         return report
     with transaction.atomic(using=using):
         key = prepared.fields["idempotency_key"]
@@ -172,6 +174,7 @@ def start_action(
                 return report
         _record_steps_and_stamp([(report, prepared)])
         transaction.on_commit(partial(report_publish, report, prepared.signature), using=using)
+    action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)
     return report
 
 
@@ -213,6 +216,8 @@ def start_actions(specs: Iterable[ActionSpec]) -> list[AsyncActionReport]:
         sends = [(report, item.signature) for report, item in new]
         if sends:
             transaction.on_commit(partial(reports_publish, sends), using=using)
+    for report, item in new:
+        action_started.send(sender=AsyncActionReport, report=report, signature=item.signature)
     return reports
 
 

@@ -1,16 +1,23 @@
-"""pytest plugin: a real worker for the session, and more on demand.
+"""pytest plugin: real workers, eager runs and captured starts for tests of tracked actions.
 
-Configure the Celery app in pytest's ini options::
+Registered through the ``pytest11`` entry point, so it is active once the package is
+installed (``-p async_actions.testing.plugin`` or a ``pytest_plugins`` line still work and
+do not load it twice). Configure the Celery app in pytest's ini options::
 
     [tool.pytest.ini_options]
     async_actions_celery_app = "proj.celery:app"
 
-Fixtures:
-- ``async_actions_worker``: one prefork worker (concurrency 2) for the whole session, on the
-  databases pytest-django created, consuming a queue unique to the session.
-- ``async_actions_start_worker``: a factory for more workers on the same queue, stopped
-  after the test.
-Tests that a worker must see need real commits: mark them ``django_db(transaction=True)``.
+Fixtures (docs/testing.md has worked examples):
+- ``action_worker``: a real Celery worker on the project's broker and the test database, for
+  tests marked ``django_db(transaction=True)``. One per session, or a fresh one per test
+  with ``@pytest.mark.async_actions_worker_scope("test")`` or the ini option
+  ``async_actions_worker_scope = test``.
+- ``eager_actions``: ``start_action`` runs the action before it returns, in the test
+  process, through Celery's eager mode; for plain ``django_db`` tests.
+- ``captured_actions``: nothing runs; lists what ``start_action`` started; for plain
+  ``django_db`` tests.
+- ``async_actions_worker`` (the session's worker, with no check) and
+  ``async_actions_start_worker`` (a factory for more workers) as before.
 """
 
 from __future__ import annotations
@@ -21,7 +28,15 @@ from typing import Any
 
 import pytest
 
+from async_actions.testing.capture import CapturedActions
+from async_actions.testing.capture import captured_actions as _captured
+from async_actions.testing.dbmode import require_db_mode
+from async_actions.testing.eager import EagerActions
+from async_actions.testing.eager import eager_actions as _eager
 from async_actions.testing.worker import WorkerProcess
+
+SCOPE_MARKER = "async_actions_worker_scope"
+SCOPES = ("session", "test")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +45,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="The Celery app test workers run, as 'module:attribute' (e.g. proj.celery:app).",
         default="",
     )
+    parser.addini(
+        "async_actions_worker_scope",
+        help="Which worker action_worker gives: 'session' (one for all tests, the default) "
+        "or 'test' (a fresh worker for each test).",
+        default="session",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{SCOPE_MARKER}(scope): 'test' gives this test a fresh action_worker of its own, "
+        "'session' the shared one.",
+    )
+
+
+def configured_app(pytestconfig: pytest.Config) -> Any:
+    """The ini option's app, or Celery's current app (the one shared_task binds to)."""
+    from celery import current_app
+    from celery.utils.imports import symbol_by_name
+
+    path = pytestconfig.getini("async_actions_celery_app")
+    return symbol_by_name(path) if path else current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +149,64 @@ def async_actions_start_worker(
     yield start
     for worker in started:
         worker.stop()
+
+
+def _worker_scope(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker(SCOPE_MARKER)
+    scope = (
+        marker.args[0]
+        if marker and marker.args
+        else request.config.getini("async_actions_worker_scope")
+    )
+    if scope not in SCOPES:
+        raise pytest.UsageError(
+            f"async_actions_worker_scope must be one of {SCOPES}, got {scope!r}."
+        )
+    return str(scope)
+
+
+def _exclusive(request: pytest.FixtureRequest, fixture: str) -> None:
+    others = {"action_worker", "eager_actions", "captured_actions"} - {fixture}
+    clash = sorted(others & set(request.fixturenames))
+    if clash:
+        pytest.fail(
+            f"{fixture} cannot be combined with {', '.join(clash)} in one test: each decides "
+            "differently what start_action does with the action.",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def action_worker(request: pytest.FixtureRequest) -> Iterator[WorkerProcess]:
+    """A real worker: the session's, or a fresh one for this test (see the module's doc)."""
+    require_db_mode(request, "action_worker", "transaction")
+    _exclusive(request, "action_worker")
+    if _worker_scope(request) == "session":
+        yield request.getfixturevalue("async_actions_worker")
+        return
+    start = request.getfixturevalue("async_actions_start_worker_session")
+    worker = start(f"test-worker-{uuid.uuid4().hex[:6]}")
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def eager_actions(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config
+) -> Iterator[EagerActions]:
+    """start_action runs the action at once, in this process; the report is final on return."""
+    require_db_mode(request, "eager_actions", "plain")
+    _exclusive(request, "eager_actions")
+    with _eager(configured_app(pytestconfig)) as eager:
+        yield eager
+
+
+@pytest.fixture
+def captured_actions(request: pytest.FixtureRequest) -> Iterator[CapturedActions]:
+    """Nothing runs: the list of what start_action started, for tests of views and services."""
+    require_db_mode(request, "captured_actions", "plain")
+    _exclusive(request, "captured_actions")
+    with _captured() as captured:
+        yield captured
