@@ -102,7 +102,7 @@ def check_scrubbing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     """SCRUB must import and SCRUB_PATTERNS must compile, or failures could not be stored."""
     from async_actions.cleansing import reset_scrubber, scrubber
 
-    if not isinstance(getattr(settings, SETTING_NAME, None) or {}, dict):
+    if not isinstance(aa_settings.user_settings, dict):
         return []  # E001 says so
     reset_scrubber()
     try:

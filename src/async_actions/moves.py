@@ -36,11 +36,12 @@ LATEST_ATTEMPT = (
 )
 
 
-# This attempt already ran on another worker process, which died or froze: the message was
-# delivered again (acks_late), so this run is one more attempt. Told from the row alone, as
-# not every transport flags a redelivery.
+# The row's latest attempt is this one, started on another worker process, which died or
+# froze: the message was delivered again (acks_late), so this run is one more attempt. Told
+# from the row alone, as not every transport flags a redelivery. Equal attempts only: a
+# late start of an older attempt (the next one already started elsewhere) is no rerun.
 RERUN = (
-    "({old.attempts} >= {new.attempt} AND {old.status} NOT IN ({s.pending}, {s.retrying}) "
+    "({old.attempts} = {new.attempt} AND {old.status} NOT IN ({s.pending}, {s.retrying}) "
     "AND {old.worker} <> '' AND {old.worker} <> {new.worker})"
 )
 
