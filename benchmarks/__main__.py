@@ -1,12 +1,11 @@
-"""Run the benchmarks: ``python -m benchmarks [SUITE] [options]``.
-
-Suites: endtoend, caller, tracking, workflows, lint, soak.
+"""Run the benchmarks: ``python -m benchmarks [SUITE] [options]``; SUITES lists them.
 
 With no suite name, all of them run but the soak (minutes of injected faults: ask for it).
 
-endtoend, caller, tracking and workflows need the real services: PostgreSQL on
-127.0.0.1:5432 and Redis on 127.0.0.1:6379; lint needs nothing. Each suite runs in a
-process of its own, with the settings it declares in ``ENV``.
+endtoend, caller, tracking, workflows, django_tasks and dashboard need the real services:
+PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379; lint needs nothing. Each suite
+runs in a process of its own, with the settings it declares in ``ENV``. soak needs them
+too (see benchmarks/soak.py).
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ SUITES = {
     "workflows": "workflows",
     "lint": "lint_bench",
     "soak": "soak",
+    "dashboard": "dashboard",
+    "django_tasks": "django_tasks",
 }
 
 

@@ -36,6 +36,13 @@ CELERY_RESULT_BACKEND = os.environ.get("AA_BENCH_RESULT_BACKEND") or None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 
+# django.tasks (Django 6) or the django-tasks backport (Django 5.2), on the CeleryBackend.
+try:
+    import django.tasks  # noqa: F401
+except ImportError:
+    INSTALLED_APPS.append("django_tasks")
+TASKS = {"default": {"BACKEND": "async_actions.django_tasks.CeleryBackend"}}
+
 # The delivery settings docs/reliability.md recommends (system check async_actions.W010),
 # for the soak; the throughput benchmarks keep Celery's defaults, as FACTS.md measured.
 if os.environ.get("AA_BENCH_RELIABLE"):

@@ -173,6 +173,7 @@ def print_banner(url: str, api_url: str, credentials: Credentials) -> None:
     line = "=" * 72
     print(f"\n{line}\n  The demo is running: {url}\n"
           f"  Log in as:  {credentials.username} / {credentials.password}\n"
+          f"  Dashboard:  {url}actions/  (the demo's scenarios: {url}demo/)\n"
           f"  Admin:      {url}admin/async_actions/asyncactionreport/\n"
           f"  Fake API:   {api_url}  (knobs: GET/POST {api_url}/_control)\n"
           f"  Stop:       Ctrl-C\n{line}\n", flush=True)

@@ -82,6 +82,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
+# Django's own task API (DEP 14), run on Celery and tracked like every action. Django 6 has
+# django.tasks; on Django 5.2 the django-tasks backport provides it as an app.
+try:
+    import django.tasks  # noqa: F401
+except ImportError:
+    INSTALLED_APPS.append("django_tasks")
+TASKS = {"default": {"BACKEND": "async_actions.django_tasks.CeleryBackend"}}
+
 # The InvoicesPlus integration. The key's name contains KEY, so async_actions scrubs its value
 # from every stored error and traceback.
 INVOICES_PLUS_URL = os.environ.get("INVOICES_PLUS_URL", "http://127.0.0.1:8100")

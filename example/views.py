@@ -5,8 +5,10 @@ import uuid
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from async_actions import AsyncActionReport
+from async_actions.dashboard import numbered_steps
 from async_actions.selectors import report_list, report_progress
 from example.invoices.selectors import account_list, accounts_sync_list, invoice_list
 
@@ -19,19 +21,23 @@ def report_as_dict(report: AsyncActionReport) -> dict:
         "finished": report.is_finished,
         "origin": report.origin,
         "attempts": report.attempts,
-        "last_retry_error": report.last_retry_error,
+        # A retried error is a problem only while the action is unfinished; on an ok report
+        # it is history, shown apart and not in red.
+        "last_retry_error": "" if report.status == "ok" else report.last_retry_error,
+        "recovered_from": report.last_retry_error if report.status == "ok" else "",
+        "dashboard_url": reverse("async_actions:detail", args=[report.public_id]),
         "error_message": report.error_message,
         "progress": round(report_progress(report), 3),
         "steps": [
             {
-                "position": step.position + 1,  # people count from 1, like the error message
+                "position": number,  # from 1, no gaps: the numbers the dashboard shows
                 "branch": step.branch,
                 "name": step.task_name.rsplit(".", 1)[-1],
                 "status": step.status,
                 "attempts": step.attempts,
                 "error_message": step.error_message,
             }
-            for step in report.steps.all()
+            for number, step in numbered_steps(report)
         ],
     }
 

@@ -20,6 +20,7 @@ DEBUG = False
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -28,12 +29,14 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "django.contrib.staticfiles",
     "django_celery_results",
     "async_actions",
     "tests.testapp",
 ]
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
@@ -84,6 +87,26 @@ if os.environ.get("AA_TEST_RELIABLE"):
 
 # A secret the tests make a task leak, to check it never reaches the database.
 INVOICES_PLUS_API_KEY = "ipk_live_7fa3c0de5ecre7"
+
+# django.tasks (Django 6) or the django-tasks backport (Django 5.2), run on Celery.
+try:
+    import django.tasks  # noqa: F401
+except ImportError:
+    INSTALLED_APPS.append("django_tasks")
+# A second queue of this run's own, for the routing test's extra worker.
+DJANGO_TASKS_OTHER_QUEUE = f"aa-test-{_run}-other"
+TASKS = {
+    "default": {
+        "BACKEND": "async_actions.django_tasks.CeleryBackend",
+        "QUEUES": ["default", DJANGO_TASKS_OTHER_QUEUE],
+        "OPTIONS": {"actions": {"tests.testapp.dtasks.named": "Named by the backend"}},
+    },
+    # DEP 14 has no retries: a task opts in by using this alias.
+    "retrying": {
+        "BACKEND": "async_actions.django_tasks.CeleryBackend",
+        "OPTIONS": {"retry_on": ["builtins.ConnectionError"], "max_retries": 2, "retry_delay": 0},
+    },
+}
 
 # The suite keeps Celery's default delivery (it kills worker children on purpose and checks
 # the failed report); fault tests start workers with the recommended settings themselves.

@@ -84,4 +84,65 @@ def test_a_workflow_report_shows_its_steps_and_progress(admin_client):
 
     content = detail.content.decode()
     assert "proj.tasks._fetch" in content and "proj.tasks._store" in content
-    assert "50% of 2 step(s)" in content
+    assert "50% (1 of 2)" in content
+
+
+# -- the dashboard's issue: retry and cancel as admin actions, what was misleading -------------
+
+
+def _staff(*codenames):
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user(f"staff-{'-'.join(codenames)}", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def _run_action(client, action, report):
+    return client.post(
+        reverse("admin:async_actions_asyncactionreport_changelist"),
+        {"action": action, "_selected_action": [report.pk]},
+        follow=True,
+    )
+
+
+def test_admin_retry_and_cancel_need_their_own_permissions(client):
+    from async_actions import start_action
+    from tests.testapp import tasks
+
+    failed = start_action("Import", tasks.noop.s())
+    AsyncActionReport.objects.filter(pk=failed.pk).update(status="failed")
+    running = start_action("Export", tasks.noop.s())
+
+    client.force_login(_staff("view_asyncactionreport"))
+    _run_action(client, "retry_reports", failed)
+    _run_action(client, "cancel_reports", running)
+    assert AsyncActionReport.objects.count() == 2
+    assert AsyncActionReport.objects.get(pk=running.pk).cancel_requested_at is None
+
+    client.force_login(
+        _staff("view_asyncactionreport", "retry_asyncactionreport", "cancel_asyncactionreport")
+    )
+    _run_action(client, "retry_reports", failed)
+    _run_action(client, "cancel_reports", running)
+    again = AsyncActionReport.objects.get(retry_of=failed)
+    assert again.origin == "admin"
+    assert AsyncActionReport.objects.get(pk=running.pk).cancel_requested_at is not None
+
+
+def test_an_ok_report_shows_its_retried_error_as_history_and_no_zero_attempts(admin_client):
+    report = AsyncActionReport.objects.create(
+        action="Recovered", status="ok", attempts=2, last_retry_error="ConnectionError: flaked"
+    )
+    workflow = AsyncActionReport.objects.create(action="Workflow done", status="ok", total_steps=3)
+
+    page = admin_client.get(
+        reverse("admin:async_actions_asyncactionreport_change", args=[report.pk])
+    ).content.decode()
+    listing = admin_client.get(
+        reverse("admin:async_actions_asyncactionreport_changelist")
+    ).content.decode()
+
+    assert "recovered after: ConnectionError: flaked" in page
+    assert 'class="field-attempts_shown">per step<' in listing.replace("</td>", "<")
+    assert workflow.attempts == 0 and 'field-attempts_shown">0<' not in listing

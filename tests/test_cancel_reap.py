@@ -13,14 +13,18 @@ from tests.testapp import tasks
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_cancel_marks_a_pending_action_cancelled_once():
+def test_cancel_records_the_request_once_and_leaves_the_status_to_the_worker():
     report = AsyncActionReport.objects.create(action="Cancel me", task_id="t-1")
 
-    assert cancel_action(report, reason="Changed my mind.")
-    assert not cancel_action(report)
+    assert cancel_action(report)
+    first = AsyncActionReport.objects.get(pk=report.pk).cancel_requested_at
+    assert cancel_action(report)  # still unfinished: asking again is fine, the first time stays
 
     report.refresh_from_db()
-    assert (report.status, report.error_message) == (Status.CANCELLED, "Changed my mind.")
+    assert (report.status, report.cancel_requested_at) == (Status.PENDING, first)
+    assert first is not None
+    AsyncActionReport.objects.filter(pk=report.pk).update(status=Status.OK)
+    assert not cancel_action(report)
 
 
 def _age(report, **delta):

@@ -26,11 +26,17 @@ def test_returns_a_pending_report_with_who_and_what():
     assert report.task_id and report.root_task_id == report.task_id
 
 
-def test_origin_defaults_to_system_without_a_user_and_ignores_anonymous():
-    report = start_action("Nightly", tasks.noop.s(), triggered_by=AnonymousUser())
+def test_origin_defaults_to_system_without_a_user():
+    report = start_action("Nightly", tasks.noop.s())
 
-    assert report.triggered_by is None
-    assert report.origin == Origin.SYSTEM
+    assert (report.triggered_by, report.origin) == (None, Origin.SYSTEM)
+
+
+def test_an_anonymous_visitor_is_a_user_origin_with_no_user_recorded():
+    # A person clicked, even if we do not know who: not the system.
+    report = start_action("Subscribe", tasks.noop.s(), triggered_by=AnonymousUser())
+
+    assert (report.triggered_by, report.origin) == (None, Origin.USER)
 
 
 @pytest.mark.usefixtures("async_actions_worker")

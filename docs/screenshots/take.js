@@ -28,11 +28,11 @@ async function waitFinished(page) {
            "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${url}admin/login/?next=/`);
+  await page.goto(`${url}admin/login/?next=/demo/`);
   await page.fill("#id_username", user);
   await page.fill("#id_password", password);
   await page.click("input[type=submit]");
-  await page.waitForURL(`${url}`);
+  await page.waitForURL(`${url}demo/`);
 
   // 1. A sync of Acme, live while it runs (the fake fails 20% and rate-limits 10%), then done.
   await knobs(page, { ...MISBEHAVING, latency: 0.6, seed: 3 });

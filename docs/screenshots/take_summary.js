@@ -6,11 +6,11 @@ const [url, user, password, out] = process.argv.slice(2);
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"] });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${url}admin/login/?next=/`);
+  await page.goto(`${url}admin/login/?next=/demo/`);
   await page.fill("#id_username", user);
   await page.fill("#id_password", password);
   await page.click("input[type=submit]");
-  await page.waitForURL(`${url}`);
+  await page.waitForURL(`${url}demo/`);
   const top = await page.locator("h1").boundingBox();
   const bottom = await page.locator("#accounts-syncs").boundingBox();
   await page.screenshot({ path: out, fullPage: true, clip: {

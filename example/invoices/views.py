@@ -20,7 +20,7 @@ def sync_now(request: HttpRequest, account_id: int) -> HttpResponse:
     token = request.POST.get("idempotency_token", "")[:64]
     key = f"invoices:sync:{account.pk}:{request.user.pk}:{token}" if token else None
     report = invoice_sync_start(account=account, triggered_by=request.user, idempotency_key=key)
-    return redirect(f"/?report={report.pk}")
+    return redirect(f"/demo/?report={report.pk}")
 
 
 @require_POST
@@ -29,4 +29,4 @@ def sync_all(request: HttpRequest) -> HttpResponse:
     token = request.POST.get("idempotency_token", "")[:64]
     key = f"invoices:sync-all:{request.user.pk}:{token}" if token else None
     report = accounts_sync_start(triggered_by=request.user, idempotency_key=key)
-    return redirect(f"/?report={report.pk}")
+    return redirect(f"/demo/?report={report.pk}")

@@ -15,7 +15,7 @@ def start(client, url: str) -> AsyncActionReport:
     response = client.post(url)
     assert response.status_code == 302
     report = AsyncActionReport.objects.latest("created_at", "id")
-    assert response["Location"] == f"/?report={report.pk}"
+    assert response["Location"] == f"/demo/?report={report.pk}"
     return report
 
 
@@ -44,7 +44,7 @@ def test_both_reports_are_listed_in_the_admin_and_on_the_page(admin_client_logge
 
     client = admin_client_logged_in
     admin_page = client.get("/admin/async_actions/asyncactionreport/").content.decode()
-    home = client.get("/").content.decode()
+    home = client.get("/demo/").content.decode()
     status = admin_client_logged_in.get(f"/reports/{failed.pk}.json").json()
 
     for page in (admin_page, home):
@@ -58,3 +58,18 @@ def test_starting_needs_a_login_and_a_post(client):
     assert client.get("/basics/succeed/").status_code == 405
     assert client.post("/basics/succeed/")["Location"].startswith("/admin/login/")
     assert not AsyncActionReport.objects.exists()
+
+
+def test_the_django_tasks_scenario_is_a_tracked_action_with_a_result(admin_client_logged_in):
+    from example.basics.jobs import count_words
+
+    report = wait_for_report(start(admin_client_logged_in, "/basics/django-task/"))
+    result = count_words.get_result(str(report.pk))
+
+    assert (report.status, report.action, report.triggered_by.username) == (
+        Status.OK,
+        "Count words",
+        "admin",
+    )
+    assert result.status == "SUCCESSFUL"
+    assert result.return_value == {"words": 5, "longest": "Trustworthy"}

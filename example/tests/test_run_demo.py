@@ -100,10 +100,12 @@ def test_the_demo_serves_runs_an_action_and_stops_cleanly_on_ctrl_c(demo):
 
     browser = Browser(url)
     browser.login(username, password)
-    home = browser.get("/")
+    dashboard = browser.get("/")  # the demo opens on the dashboard, its scenarios a click away
+    assert browser.url.endswith("/actions/") and 'href="/demo/"' in dashboard
+    home = browser.get("/demo/")
     sync_url = re.search(r'action="(/invoices/accounts/\d+/sync/)"', home).group(1)
     token = re.search(r'name="idempotency_token" value="(\w+)"', home).group(1)
-    browser.post_form("/", sync_url, {"idempotency_token": token})
+    browser.post_form("/demo/", sync_url, {"idempotency_token": token})
     report_id = int(re.search(r"report=(\d+)", browser.url).group(1))
     finished = wait_for(
         lambda: (s := browser.get_json(f"/reports/{report_id}.json"))["finished"] and s,
@@ -111,7 +113,7 @@ def test_the_demo_serves_runs_an_action_and_stops_cleanly_on_ctrl_c(demo):
     )
     assert finished["status"] == "ok", finished
     assert finished["action"] == "Sync invoices"
-    assert "ACME-2026-0001" in browser.get("/")  # the stored invoices are listed
+    assert "ACME-2026-0001" in browser.get("/demo/")  # the stored invoices are listed
     assert re.search(r"api \| GET /v1/accounts/acme/invoices\?page=1 -> 200", demo.output())
 
     pids = demo.child_pids()

@@ -243,5 +243,5 @@ def test_the_status_view_shows_progress_steps_and_the_error(
     assert failed_json["status"] == "failed" and failed_json["progress"] == 0.0
     assert failed_json["error_message"].startswith(f"Failed at step 1 ({FETCH}): ")
     assert failed_json["steps"][0]["error_message"].startswith("InvoicesPlusAuthError: ")
-    page = admin_client_logged_in.get(f"/?report={failed.pk}").content.decode()
+    page = admin_client_logged_in.get(f"/demo/?report={failed.pk}").content.decode()
     assert "InvoicesPlus rejected the API key (HTTP 401)" in page

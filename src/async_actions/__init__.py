@@ -18,6 +18,7 @@ __all__ = [
     "ActionSpec",
     "retry_action",
     "cancel_action",
+    "set_progress",
     # workflows
     "chainable",
     "replace_with",
@@ -49,6 +50,7 @@ _LOCATIONS = {
     "report_finished": "async_actions.signals",
     "retry_action": "async_actions.services",
     "cancel_action": "async_actions.services",
+    "set_progress": "async_actions.progress",
     "chainable": "async_actions.canvas",
     "replace_with": "async_actions.replacing",
     "AsyncActionStep": "async_actions.models",
@@ -80,6 +82,7 @@ if TYPE_CHECKING:
     )
     from async_actions.mixins import BaseErrorHandlerMixin
     from async_actions.models import AsyncActionReport, AsyncActionStep, Origin, Status, StepStatus
+    from async_actions.progress import set_progress
     from async_actions.replacing import replace_with
     from async_actions.services import (
         ActionSpec,

@@ -44,6 +44,18 @@ DEFAULTS: dict[str, Any] = {
     # Longest error message stored; tracebacks are cut to TRACEBACK_MAX_CHARS, keeping the end.
     "ERROR_MESSAGE_MAX_CHARS": 10_000,
     "TRACEBACK_MAX_CHARS": 50_000,
+    # set_progress() writes at most once per this many seconds per task (and always the last).
+    "PROGRESS_MIN_INTERVAL": 0.5,
+    # cancel_action() on a running step: revoke it (False: it finishes, later steps never
+    # run) or also terminate its process (True: only for tasks safe to kill mid-way).
+    "CANCEL_TERMINATES": False,
+    # Rows per dashboard page and JSON list page.
+    "DASHBOARD_PAGE_SIZE": 50,
+    # Seconds between the dashboard's refreshes of unfinished rows.
+    "DASHBOARD_POLL_INTERVAL": 1.5,
+    # Largest return value, as JSON, that a django.tasks run stores on its report; past it
+    # the run fails with TaskReturnValueError (return an id, keep the data in your models).
+    "TASK_RETURN_VALUE_MAX_BYTES": 64 * 1024,
 }
 
 

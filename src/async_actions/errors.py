@@ -20,3 +20,19 @@ class IdempotencyConflictError(InvalidActionError):
         super().__init__(message)
         self.key = key
         self.report_id = report_id
+
+
+class TaskReturnValueError(AsyncActionsError, ValueError):
+    """A django.tasks function returned a value that cannot be stored (not JSON, too large)."""
+
+
+class ActionCancelled(AsyncActionsError):
+    """Reported by django.tasks results for an action that was cancelled (never raised)."""
+
+
+class ActionLost(AsyncActionsError):
+    """Reported by django.tasks results for an action whose worker or message was lost."""
+
+
+class ActionFailed(AsyncActionsError):
+    """Reported by django.tasks results for a failure whose exception class is unknown."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -36,6 +38,8 @@ ACTION_MAX_LENGTH = 255
 class AsyncActionReport(models.Model):
     # The talk's fields.
     action = models.CharField(max_length=ACTION_MAX_LENGTH)
+    # What URLs and the API show: sequential ids would be guessable.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     error_message = models.TextField(blank=True, default="")
     error_traceback = models.TextField(blank=True, default="")
@@ -73,6 +77,26 @@ class AsyncActionReport(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
 
+    # The signature (whole workflow) as the broker got it, so the action can be retried.
+    signature = models.JSONField(null=True, blank=True, editable=False)
+    # A person asked to stop it; the status still says what really happened.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # What the task reported with set_progress() (a workflow's steps report on their rows).
+    progress_current = models.PositiveIntegerField(null=True, blank=True)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    progress_message = models.CharField(max_length=255, blank=True, default="")
+
+    # Only for django.tasks runs (async_actions.django_tasks); other actions leave these empty.
+    # What was enqueued (task path, args, kwargs, backend, queue, priority, run_after):
+    # written by the caller with the report.
+    task_call = models.JSONField(null=True, blank=True)
+    # Written by the worker: what DEP 14's TaskResult reports besides the status.
+    return_value = models.JSONField(null=True, blank=True)
+    exception_class_path = models.CharField(max_length=255, blank=True, default="")
+    last_attempted_at = models.DateTimeField(null=True, blank=True)
+    # One entry per attempt, in order (DEP 14 counts attempts as len(worker_ids)).
+    worker_ids = models.JSONField(default=list, blank=True)
+
     # Reliability (docs/reliability.md).
     # The worker process running it (AsyncActionWorker.name), set by each start.
     worker = models.CharField(max_length=255, blank=True, default="", db_index=True)
@@ -90,6 +114,10 @@ class AsyncActionReport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("retry_asyncactionreport", "Can retry async action report"),
+            ("cancel_asyncactionreport", "Can cancel async action report"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["idempotency_key"],
@@ -107,6 +135,9 @@ class AsyncActionReport(models.Model):
                 condition=Q(sent_at__isnull=True) & ~Q(outbox=""),
                 name="aa_report_unsent",
             ),
+            # The dashboard's other filters; each ends in the list's order.
+            models.Index(fields=["origin", "-created_at"], name="aa_report_origin_latest"),
+            models.Index(fields=["triggered_by", "-created_at"], name="aa_report_user_latest"),
         ]
 
     def __str__(self) -> str:
@@ -149,6 +180,8 @@ class AsyncActionStep(models.Model):
     error_type = models.CharField(max_length=255, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
     error_traceback = models.TextField(blank=True, default="")
+    progress_current = models.PositiveIntegerField(null=True, blank=True)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
     worker = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:

@@ -47,3 +47,17 @@ def report_list(
     if action:
         reports = reports.filter(action=action)
     return reports.order_by("-created_at", "-id")
+
+
+# -- the dashboard and the API ------------------------------------------------------------
+
+
+def step_number(*, report_id: int, position: int) -> int:
+    """The number people see for a step: 1-based, no gaps, parallel branches share it."""
+    return (
+        AsyncActionStep.objects.filter(report_id=report_id, position__lt=position)
+        .values("position")
+        .distinct()
+        .count()
+        + 1
+    )

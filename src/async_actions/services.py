@@ -19,14 +19,15 @@ from celery.canvas import Signature
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
+from async_actions.cancelling import report_request_cancel
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 from async_actions.idempotency import check_key, check_same_action, fingerprint
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
 from async_actions.outbox import report_publish, reports_publish
 from async_actions.signals import action_started
-from async_actions.signatures import REPORT_ID_STAMP, check_signature, stamp_task
-from async_actions.tracker import get_tracker
+from async_actions.signatures import check_signature, stamp_task
+from async_actions.stored import signature_from_storage, stored_signature
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +90,11 @@ def _prepare(spec: ActionSpec) -> _Prepared:
     """Check everything and build the report's fields: the one place that knows them."""
     action = _check_action(spec.action)
     steps = check_signature(spec.signature)
+    origin = _check_origin(spec.origin, spec.triggered_by)  # an anonymous user means origin user
     triggered_by = _user_or_none(spec.triggered_by)
-    origin = _check_origin(spec.origin, triggered_by)
     key = check_key(spec.idempotency_key)
     is_workflow = steps[0].signature is not spec.signature
+    stored = stored_signature(spec.signature)  # before ids and stamps: a retry gets its own
     if is_workflow:
         signature = spec.signature.clone()
         try:
@@ -121,6 +123,7 @@ def _prepare(spec: ActionSpec) -> _Prepared:
         # Due right after the commit; the outbox sets it back to NULL if the broker
         # does not take the message (see async_actions.outbox).
         "sent_at": timezone.now(),
+        "signature": stored,
     }
     return _Prepared(fields=fields, signature=signature, steps=steps, is_workflow=is_workflow)
 
@@ -300,20 +303,28 @@ def _create_once(fields: dict[str, Any], using: str) -> tuple[AsyncActionReport,
 
 def retry_action(
     report: AsyncActionReport,
-    signature: Signature,
+    signature: Signature | None = None,
     *,
     triggered_by: Any = None,
     origin: str | None = None,
     idempotency_key: str | None = None,
 ) -> AsyncActionReport:
-    """Start `signature` again as a new action linked to the finished `report`.
+    """Start the finished `report`'s action again, as a new report with `retry_of` set.
 
-    Who and where default to the original report's.
+    The signature stored at start is used; passing one still works and wins. Who and
+    where default to the original report's.
     """
     if not report.is_finished:
         raise InvalidActionError(
             f"Report {report.pk} is still {report.status}; only a finished action can be retried."
         )
+    if signature is None:
+        if report.signature is None:
+            raise InvalidActionError(
+                f"Report {report.pk} has no stored signature (started before signatures were "
+                f"stored, or with arguments JSON cannot carry): pass the signature to retry."
+            )
+        signature = signature_from_storage(report.signature)
     return start_action(
         report.action,
         signature,
@@ -324,11 +335,12 @@ def retry_action(
     )
 
 
-def cancel_action(report: AsyncActionReport, *, reason: str = "Cancelled.") -> bool:
-    """Revoke the action's messages and mark it cancelled. Returns False if it had finished."""
-    from celery import current_app
+def cancel_action(report: AsyncActionReport, *, terminate: bool | None = None) -> bool:
+    """Ask the action to stop; returns False if it had already finished.
 
-    # Our stamp is the report id as an int; the stubs say str, Celery compares either.
-    current_app.control.revoke_by_stamped_headers({REPORT_ID_STAMP: [report.pk]})  # type: ignore[dict-item]
-    current_app.control.revoke(report.task_id)
-    return get_tracker().cancel(report_id=report.pk, reason=reason)
+    Steps not started yet never run; a running step is revoked, and its process killed only
+    with `terminate=True` (default: the CANCEL_TERMINATES setting). The status becomes
+    `cancelled` once a worker has really stopped the work; `cancel_requested_at` says when
+    it was asked. See async_actions.cancelling.
+    """
+    return report_request_cancel(report, terminate=terminate)

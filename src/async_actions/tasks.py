@@ -1,28 +1,45 @@
-"""Maintenance tasks for Celery beat (found by the app's autodiscover_tasks()).
+"""The library's own Celery tasks (found by autodiscover_tasks: async_actions is an installed app).
+
+- `run_django_task`: the worker side of every django.tasks run, imported by
+  CeleryBackend.enqueue, so a project registers nothing per django.tasks function.
+- Maintenance for Celery beat (docs/reliability.md has the schedule)::
 
     CELERY_BEAT_SCHEDULE = {
+        "async-actions-reap": {"task": "async_actions.tasks.reap_lost", "schedule": 30.0},
+        "async-actions-relay": {"task": "async_actions.tasks.relay_unsent", "schedule": 10.0},
         "async-actions-purge": {
             "task": "async_actions.tasks.purge_reports",
             "schedule": crontab(hour=3, minute=0),
             "kwargs": {"older_than_days": 90},
         },
     }
-
-See docs/reliability.md for the full schedule.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
-from async_actions.retention import reports_purge
+RUN_DJANGO_TASK = "async_actions.run_django_task"
+
+
+@shared_task(bind=True, name=RUN_DJANGO_TASK, ignore_result=True)
+def run_django_task(
+    self: Task[Any, Any], module_path: str, args: list[Any], kwargs: dict[str, Any], *, backend: str
+) -> None:
+    """Run the django.tasks function at `module_path`; its report holds the outcome."""
+    from async_actions.django_tasks.runner import run
+
+    run(self, module_path, args, kwargs, backend)
 
 
 @shared_task(name="async_actions.tasks.purge_reports", ignore_result=True)
 def purge_reports(older_than_days: float, batch_size: int = 1000) -> int:
     """Delete finished reports older than `older_than_days` (the admin cannot)."""
+    from async_actions.retention import reports_purge
+
     return reports_purge(older_than=timedelta(days=older_than_days), batch_size=batch_size)
 
 

@@ -32,6 +32,7 @@ from async_actions.conf import aa_settings
 from async_actions.heartbeats import Heartbeat
 from async_actions.models import AsyncActionStep
 from async_actions.moves import REPORT_MOVES, STEP_MOVES, WORKFLOW_MOVES
+from async_actions.selectors import step_number
 from async_actions.writer import MoveWriter, chunks
 
 logger = logging.getLogger(__name__)
@@ -248,7 +249,12 @@ class Tracker(MoveWriter):
         step = (
             AsyncActionStep.objects.filter(task_id=task_id).values("position", "task_name").first()
         )
-        where = f"step {step['position'] + 1} ({step['task_name']})" if step else f"task {task_id}"
+        where = (
+            f"step {step_number(report_id=report_id, position=step['position'])} "
+            f"({step['task_name']})"
+            if step
+            else f"task {task_id}"
+        )
         self.apply(
             REPORT_MOVES["fail"],
             report_id,

@@ -18,6 +18,7 @@ from celery import Celery, Task, signals
 from celery.utils.dispatch import Signal
 from django.utils import timezone
 
+from async_actions import cancelling
 from async_actions._celery_internals import django_fixups, set_db_reuse_max
 from async_actions.conf import aa_settings
 from async_actions.heartbeats import worker_name
@@ -263,6 +264,7 @@ def _write_revoked(
     tracker.flush()
     if step:
         tracker.step_cancel(task_id=request.id, reason=reason)
+        cancelling.steps_mark_skipped(report_id=report_id)
     tracker.cancel(report_id=report_id, reason=reason)
 
 
@@ -291,6 +293,7 @@ def connect_signals() -> None:
     uid = "async_actions.tracking"
     handlers: dict[Signal, Callable[..., None]] = {
         signals.worker_init: on_worker_init,
+        signals.task_received: cancelling.on_task_received,
         signals.task_prerun: on_task_prerun,
         signals.task_retry: on_task_retry,
         signals.task_success: on_task_success,

@@ -152,3 +152,34 @@ def flaky_step(self, name: str) -> str:
 @shared_task(bind=True)
 def replace_with_garbage(self) -> None:
     return replace_with(self, "tests.testapp.tasks.noop")
+
+
+# -- progress, cancelling, masked arguments (the dashboard) ------------------------------------
+
+
+@shared_task
+def count_with_progress(total: int, pause: float = 0.0) -> int:
+    """Reports progress at every item; returns how many reports were written (not throttled)."""
+    from async_actions import set_progress
+
+    written = 0
+    for done in range(1, total + 1):
+        if pause:
+            time.sleep(pause)
+        written += set_progress(done, total, message=f"item {done} of {total}")
+    return written
+
+
+@shared_task
+def progress_writes(total: int) -> None:
+    """Stores how many of `total` quick set_progress calls were written, as a Marker."""
+    from async_actions import set_progress
+
+    written = sum(set_progress(done, total) for done in range(1, total + 1))
+    Marker.objects.create(name=f"progress-writes:{written}", worker="", pid=os.getpid())
+
+
+@shared_task
+def connect(host: str, password: str, options: dict | None = None) -> str:
+    """A task whose arguments hold a secret: the dashboard must not show it."""
+    return host

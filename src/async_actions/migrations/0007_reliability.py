@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('async_actions', '0004_tracker'),
+        ('async_actions', '0006_django_tasks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
