@@ -27,7 +27,7 @@ from tests.testapp.models import Marker
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Short enough for a test, long enough that a busy 2-core machine does not miss beats.
-HEARTBEATS = {"HEARTBEAT_INTERVAL": 0.2, "WORKER_LOST_AFTER": 2}
+HEARTBEATS = {"HEARTBEAT_INTERVAL": 0.2, "WORKER_LOST_AFTER": 5}
 RELIABLE = {"AA_TEST_RELIABLE": "1", "AA_TEST_ASYNC_ACTIONS": json.dumps(HEARTBEATS)}
 
 
@@ -81,7 +81,7 @@ def test_a_worker_killed_whole_is_lost_by_its_silent_heartbeat_naming_it(
     signal_tree(worker.process.pid, signal.SIGKILL)
     worker.process.wait(10)
 
-    wait_for(lambda: reports_reap().silent_worker, timeout=15, what="the reaper to lose it")
+    wait_for(lambda: reports_reap().silent_worker, timeout=30, what="the reaper to lose it")
     report.refresh_from_db()
     assert report.status == Status.LOST and report.lost_at is not None
     assert f"worker {running.worker} has been silent" in report.error_message
@@ -99,7 +99,7 @@ def test_a_frozen_worker_is_lost_and_its_real_outcome_replaces_lost(
 
     signal_tree(worker.process.pid, signal.SIGSTOP)
     try:
-        wait_for(lambda: reports_reap().silent_worker, timeout=15, what="the reaper to lose it")
+        wait_for(lambda: reports_reap().silent_worker, timeout=30, what="the reaper to lose it")
         lost = AsyncActionReport.objects.get(pk=report.pk)
         assert lost.status == Status.LOST
     finally:
