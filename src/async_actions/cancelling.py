@@ -31,7 +31,7 @@ from async_actions.models import (
     AsyncActionStep,
     StepStatus,
 )
-from async_actions.signatures import REPORT_ID_STAMP, report_id_from_stamps
+from async_actions.signatures import report_id_from_stamps
 
 SKIPPED_REASON = "Not run: its action was cancelled."
 
@@ -49,11 +49,11 @@ def report_request_cancel(report: AsyncActionReport, *, terminate: bool | None =
     if terminate is None:
         terminate = aa_settings.CANCEL_TERMINATES
     task_ids = [report.task_id, *_unfinished_step_task_ids(report.pk)]
-    control = current_app.control
-    # Queued messages: skipped by any worker that hears the broadcast.
-    control.revoke_by_stamped_headers({REPORT_ID_STAMP: [report.pk]})  # type: ignore[dict-item]
-    # Running ones: revoked, and killed only where the setting allows.
-    control.revoke([t for t in task_ids if t], terminate=terminate)
+    # By task id, every id being a UUID frozen at start: queued messages are skipped by any
+    # worker that hears the broadcast, running ones revoked (killed only where allowed).
+    # Not by the report-id stamp: report ids repeat across databases that share a broker
+    # (staging and production, parallel test runs), and a stamp revoke would reach theirs.
+    current_app.control.revoke([t for t in task_ids if t], terminate=terminate)
     return True
 
 

@@ -54,12 +54,12 @@ def _app(app: Celery | None) -> Celery:
 
 
 def project_tasks(app: Celery | None = None) -> list[Task[Any, Any]]:
-    """The app's registered tasks, without Celery's own and this library's maintenance tasks."""
+    """The app's registered tasks, without Celery's own and this library's."""
     app = _app(app)
     return [
         task
         for name, task in sorted(app.tasks.items())
-        if not name.startswith(("celery.", "async_actions.tasks."))
+        if not name.startswith(("celery.", "async_actions."))
     ]
 
 
