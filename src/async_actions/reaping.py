@@ -114,8 +114,9 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
         AsyncActionReport.objects.filter(status=Status.PENDING, started_at__isnull=True).filter(
             Q(not_before__isnull=True, created_at__lt=cutoff) | Q(not_before__lt=cutoff)
         ),
-        message=f"Lost: no worker took it within LOST_AFTER={lost_after_seconds:g}s of "
-        f"when it could first run; the broker may have dropped the message.",
+        message=f"Lost: never started - no worker took it within LOST_AFTER="
+        f"{lost_after_seconds:g}s of when it could first run; the broker may have dropped "
+        f"the message.",
     ) + _lose(
         AsyncActionReport.objects.filter(status=Status.RETRYING, not_before__lt=cutoff),
         message=f"Lost: no worker took its next attempt within LOST_AFTER="
