@@ -34,3 +34,9 @@ def linted(*paths: Path, config: Config | None = None) -> set[tuple[str, int, st
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory, monkeypatch) -> None:
+    # Each test's lint cache in its own folder, never the user's ~/.cache.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

@@ -69,3 +69,20 @@ def test_relative_and_aliased_imports() -> None:
     assert bound("from . import tasks", "shop.orders", True) == {"tasks": "shop.orders.tasks"}
     assert bound("import celery.canvas as canvas") == {"canvas": "celery.canvas"}
     assert bound("import celery.canvas") == {"celery": "celery"}
+
+
+def test_linting_imports_no_django() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from async_actions.lint import lint_paths\n"
+        "lint_paths(['tests/lint/fixtures'])\n"
+        "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')]\n"
+    )
+    root = __file__.rsplit("/tests/", 1)[0]
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()

@@ -1,6 +1,6 @@
 """A static checker for Celery anti-patterns in Django projects (codes AA101-AA108).
 
-Pure `ast`: it never imports Django or the code it checks.
+`ast` (libcst for newer grammar): it never imports Django or the code it checks.
 
     from async_actions.lint import Config, lint_paths
     for finding in lint_paths(["src/"], Config()):

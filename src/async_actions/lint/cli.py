@@ -38,6 +38,15 @@ def build_parser(prog: str = "async-actions lint") -> argparse.ArgumentParser:
     parser.add_argument("--max-task-statements", type=int, help="AA105 size limit (default 30)")
     parser.add_argument("--config", type=Path, help="pyproject.toml to read (default: nearest)")
     parser.add_argument("--jobs", "-j", type=int, help="worker processes (default 1)")
+    parser.add_argument(
+        "--max-call-depth",
+        type=int,
+        help="how many calls deep AA101-AA103 follow a task's helpers (default 3)",
+    )
+    parser.add_argument("--cache-dir", help="where per-file results are cached between runs")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="analyse every file again, read no cache"
+    )
     return parser
 
 
@@ -59,6 +68,15 @@ def main(argv: list[str] | None = None, prog: str = "async-actions lint") -> int
         config = replace(config, max_task_statements=args.max_task_statements)
     if args.jobs is not None:
         config = replace(config, jobs=args.jobs)
+    if args.max_call_depth is not None:
+        if args.max_call_depth < 1:
+            print("async-actions lint: --max-call-depth must be at least 1", file=sys.stderr)
+            return 2
+        config = replace(config, max_call_depth=args.max_call_depth)
+    if args.cache_dir is not None:
+        config = replace(config, cache_dir=args.cache_dir)
+    if args.no_cache:
+        config = replace(config, cache_dir="")
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"async-actions lint: no such file or folder: {', '.join(missing)}", file=sys.stderr)

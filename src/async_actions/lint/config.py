@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,11 @@ DEFAULT_EXCLUDES = (
 )
 # Keyword arguments that carry a report / tracking id (AA107); `*_report_id` matches too.
 DEFAULT_TRACKING_KWARGS = ("async_action_report_id", "report_id", "tracking_id")
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "async-actions-lint")
 
 
 class ConfigError(ValueError):
@@ -40,6 +46,10 @@ class Config:
     task_decorators: tuple[str, ...] = ()
     chainable_decorators: tuple[str, ...] = ("chainable",)
     jobs: int = 1
+    # How many calls deep the project-wide rules follow a task's helpers (AA101-AA103).
+    max_call_depth: int = 3
+    # Per-file results cached by content between runs; "" turns the cache off.
+    cache_dir: str = field(default_factory=lambda: default_cache_dir())
 
     def enabled(self, code: str) -> bool:
         if any(code.startswith(prefix) for prefix in self.ignore):
@@ -62,7 +72,8 @@ _LIST_KEYS = {
     "task-decorators": tuple,
     "chainable-decorators": tuple,
 }
-_INT_KEYS = {"max-task-statements", "jobs"}
+_INT_KEYS = {"max-task-statements", "jobs", "max-call-depth"}
+_STR_KEYS = {"cache-dir"}
 _CODE = re.compile(r"^AA\d{0,3}$")
 
 
@@ -79,8 +90,12 @@ def from_mapping(data: dict[str, Any], base: Config | None = None) -> Config:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"`{key}` must be a positive integer, got {value!r}")
             changes[attr] = value
+        elif key in _STR_KEYS:
+            if not isinstance(value, str):
+                raise ConfigError(f"`{key}` must be a string, got {value!r}")
+            changes[attr] = value
         else:
-            known = ", ".join(sorted([*_LIST_KEYS, *_INT_KEYS]))
+            known = ", ".join(sorted([*_LIST_KEYS, *_INT_KEYS, *_STR_KEYS]))
             raise ConfigError(
                 f"unknown option `{key}` in [tool.async-actions.lint]; known: {known}"
             )

@@ -48,9 +48,21 @@ class Context:
     imports: dict[str, str]  # module-level aliases
     module_defs: set[str]  # names bound at module level
     tasks: dict[ast.AST, TaskDef]  # function node -> task
+    module_functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(
+        default_factory=dict
+    )
     scopes: list[Scope] = field(default_factory=list)
     task: TaskDef | None = None  # the task whose body we are in
     atomic: int = 0  # depth of transaction.atomic around this point
+    # Qualified names of the other with-blocks and decorators around this point: the
+    # project's own atomic wrappers are only known once the whole project is indexed.
+    contexts: list[str] = field(default_factory=list)
+    deferred: int = 0  # inside a transaction.on_commit(...) callback
+    classes: list[ast.ClassDef] = field(default_factory=list)  # enclosing class statements
+    # function name -> signals it is connected to in this module (`post_save.connect(f)`)
+    connected: dict[str, set[str]] = field(default_factory=dict)
+    # AA104 findings decided project-wide: (line, col, message)
+    pending_instances: list[tuple[int, int, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
     @property

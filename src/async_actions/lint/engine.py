@@ -14,6 +14,7 @@ from async_actions.lint.config import Config
 from async_actions.lint.files import discover
 from async_actions.lint.findings import Finding
 from async_actions.lint.index import ModuleSummary, ProjectIndex
+from async_actions.lint.rules.reach import check_reach
 from async_actions.lint.rules.workflow import check_project
 
 
@@ -37,5 +38,7 @@ def run(paths: Iterable[str | os.PathLike[str]], config: Config) -> Result:
     else:
         results = [work(path) for path in files]
     findings = [f for per_file, _ in results for f in per_file]
-    findings += check_project(ProjectIndex(summary for _, summary in results), config)
+    index = ProjectIndex(summary for _, summary in results)
+    findings += check_project(index, config)
+    findings += check_reach(index, config)
     return Result(sorted(set(findings)), len(files))

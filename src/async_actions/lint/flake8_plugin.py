@@ -20,6 +20,7 @@ from async_actions.lint.config import Config, load
 from async_actions.lint.files import discover
 from async_actions.lint.findings import Finding
 from async_actions.lint.index import ProjectIndex
+from async_actions.lint.rules.reach import check_reach
 from async_actions.lint.rules.workflow import check_project
 
 
@@ -33,7 +34,8 @@ def _project_findings(root: str) -> dict[str, list[Finding]]:
     config = _config()
     summaries = [analyze_file(p, config)[1] for p in discover([root], config.excludes())]
     by_path: dict[str, list[Finding]] = {}
-    for finding in check_project(ProjectIndex(summaries), config):
+    index = ProjectIndex(summaries)
+    for finding in [*check_project(index, config), *check_reach(index, config)]:
         by_path.setdefault(os.path.abspath(finding.path), []).append(finding)
     return by_path
 

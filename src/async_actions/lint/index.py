@@ -30,6 +30,8 @@ class TaskSummary:
     is_class: bool
     explicit_name: bool
     launches: list[Launch] = field(default_factory=list)
+    body: str = ""  # key of the function that runs (the function, or the class's run())
+    base: str | None = None  # `base=` of the decorator, qualified as imported
 
 
 @dataclass
@@ -38,6 +40,53 @@ class StepUse:
     name: str  # the task's short name
     path: str
     line: int
+
+
+@dataclass(frozen=True)
+class Site:
+    """A call, a send, a wait or a launch in a function, as the call graph needs it.
+
+    `target` is what is called (a qualified name, `self:<class>:<method>`,
+    `super:<class>:<method>` or `signal:<signal>:<model>`) or, for effects, the kind.
+    """
+
+    target: str
+    line: int
+    col: int
+    text: str
+    atomic: bool = False  # inside transaction.atomic (Django's own) in this function
+    contexts: tuple[str, ...] = ()  # other with-blocks and decorators around it, qualified
+    deferred: bool = False  # inside transaction.on_commit(...): runs after the commit
+    # For AA107: (position or keyword, argument as written) of arguments that look like a
+    # report id, so a helper forwarding its parameter to a task can be followed.
+    args: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class FunctionSummary:
+    key: str  # module.function or module.Class.method
+    name: str
+    path: str
+    line: int
+    calls: list[Site] = field(default_factory=list)
+    effects: list[Site] = field(default_factory=list)  # target: launch / send / wait
+    params: list[str] = field(default_factory=list)
+    # (id as written, task as written, line, col) for each report id sent to a task here
+    tracking: list[tuple[str, str, int, int]] = field(default_factory=list)
+
+
+@dataclass
+class ClassSummary:
+    key: str
+    bases: list[str]  # qualified as imported
+    methods: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    signal: str  # short name: post_save, task_success...
+    sender: str | None  # the sender's short name, None for every sender
+    target: str  # the receiving function, qualified as written where it is connected
 
 
 @dataclass
@@ -49,6 +98,16 @@ class ModuleSummary:
     steps: list[StepUse] = field(default_factory=list)
     # Short names used other than as a workflow step (calls, .delay, strings in settings...).
     other_uses: Counter[str] = field(default_factory=Counter)
+    is_test: bool = False  # a test module: its uses of a task are not public uses
+    functions: list[FunctionSummary] = field(default_factory=list)
+    classes: list[ClassSummary] = field(default_factory=list)
+    receivers: list[Receiver] = field(default_factory=list)
+    # function/class key -> "cm" (used as `with`), "deco" (used as a decorator) or "both":
+    # the project's own wrappers around transaction.atomic.
+    atomic_wrappers: dict[str, str] = field(default_factory=dict)
+    uses_pickle: bool = False  # configures a pickle serializer (model instances do travel)
+    # AA104 findings that hold only if model instances cannot travel (no pickle serializer).
+    pending_instances: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 class ProjectIndex:
@@ -61,7 +120,8 @@ class ProjectIndex:
             for task in summary.tasks:
                 self.tasks[task.key] = task
                 self.by_name.setdefault(task.name, []).append(task)
-            self.other_uses.update(summary.other_uses)
+            if not summary.is_test:
+                self.other_uses.update(summary.other_uses)
         self.steps: dict[str, list[StepUse]] = {}
         for summary in self.modules:
             for step in summary.steps:

@@ -1,9 +1,11 @@
-"""Output formats: text (ruff/flake8 style), JSON, and GitHub workflow annotations."""
+"""Output formats: text (ruff/flake8 style), JSON, GitHub workflow annotations and SARIF."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from pathlib import PurePath
 
 from async_actions.lint.findings import Finding
 from async_actions.lint.rules import RULES
@@ -55,8 +57,71 @@ def github(findings: list[Finding], files: int) -> str:
     return "\n".join([*lines, summary(findings, files)])
 
 
+def _uri(path: str) -> str:
+    # Relative to where the linter ran (the repository root in CI), with forward slashes,
+    # as GitHub code scanning matches results to files.
+    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    return PurePath(path if rel.startswith("..") else rel).as_posix()
+
+
+def sarif(findings: list[Finding], files: int) -> str:
+    """SARIF 2.1.0, the format GitHub code scanning uploads (codeql-action/upload-sarif)."""
+    from async_actions import __version__
+
+    codes = {"AA000": "the file cannot be parsed", **RULES}
+    rules = [
+        {
+            "id": code,
+            "name": code,
+            "shortDescription": {"text": title},
+            "fullDescription": {"text": title},
+            "help": {
+                "text": f"{code}: {title}. Bad and good examples: docs/lint.md#{code.lower()}"
+            },
+            "defaultConfiguration": {"level": "error"},
+        }
+        for code, title in codes.items()
+    ]
+    index = {code: i for i, code in enumerate(codes)}
+    results = [
+        {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(f.path), "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": f.line, "startColumn": f.col},
+                    }
+                }
+            ],
+        }
+        for f in findings
+    ]
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "async-actions-lint",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2)
+
+
 FORMATS: dict[str, Callable[[list[Finding], int], str]] = {
     "text": text,
     "json": as_json,
     "github": github,
+    "sarif": sarif,
 }

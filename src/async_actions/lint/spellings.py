@@ -127,8 +127,8 @@ def is_queryset(expr: ast.expr) -> bool:
 
 def is_instance_expr(expr: ast.expr) -> bool:
     """`Model.objects.get(...)`, `...filter(...).first()`, `get_object_or_404(...)`, `qs[0]`."""
-    if isinstance(expr, ast.Call) and last_part(expr.func) == "get_object_or_404":
-        return True
+    if isinstance(expr, ast.Call) and (last_part(expr.func) or "").startswith("get_object_or_"):
+        return True  # get_object_or_404, and projects' own get_object_or_none / _or_error
     if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant):
         # Model.objects.get_or_create(...)[0], Model.objects.filter(...)[0]
         inner = expr.value

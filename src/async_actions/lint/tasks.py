@@ -31,6 +31,7 @@ class TaskDef:
     bind: bool
     is_class: bool
     explicit_name: bool  # name="..." given: addressed by string, so its Python name is not its API
+    base: ast.expr | None = None  # `base=MyTask` in the decorator
 
 
 def _qualify(expr: ast.expr, imports: dict[str, str]) -> str | None:
@@ -100,6 +101,7 @@ def find_tasks(
                         bind=_is_true(_keyword(dec, "bind")),
                         is_class=False,
                         explicit_name=_keyword(dec, "name") is not None,
+                        base=_keyword(dec, "base"),
                     )
                     break
         elif isinstance(stmt, ast.ClassDef) and _is_task_class(stmt, imports, task_classes):

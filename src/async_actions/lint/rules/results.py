@@ -32,15 +32,20 @@ def is_result(ctx: Context, expr: ast.expr, depth: int = 0) -> bool:
     return False
 
 
+def is_wait(ctx: Context, node: ast.Call) -> bool:
+    """`result.get()`, `chain(...)().get()`, `AsyncResult(id).wait()`..."""
+    func = node.func
+    return isinstance(func, ast.Attribute) and func.attr in _WAITS and is_result(ctx, func.value)
+
+
 class Rule:
     codes = ("AA103",)
 
     def call(self, ctx: Context, node: ast.Call) -> None:
+        if ctx.task is None or not is_wait(ctx, node):
+            return
         func = node.func
-        if ctx.task is None or not isinstance(func, ast.Attribute) or func.attr not in _WAITS:
-            return
-        if not is_result(ctx, func.value):
-            return
+        assert isinstance(func, ast.Attribute)
         ctx.report(
             node,
             "AA103",

@@ -7,6 +7,7 @@ import ast
 from async_actions.lint.config import Config
 from async_actions.lint.context import Context
 from async_actions.lint.names import last_part
+from async_actions.lint.rules.chainable import own_returns
 from async_actions.lint.spellings import (
     INSTANCE_GETTERS,
     QUERYSET_METHODS,
@@ -30,6 +31,9 @@ def _statements(body: list[ast.stmt]) -> int:
         if isinstance(node, ast.stmt):
             count += 1
             stack.extend(ast.iter_child_nodes(node))
+        elif isinstance(node, ast.ExceptHandler | ast.match_case):
+            # Not statements themselves, but the statements in them are logic too.
+            stack.extend(node.body)
     return count
 
 
@@ -58,8 +62,8 @@ def orm_write(ctx: Context, call: ast.Call) -> str | None:
     if method in _MANAGER_WRITES:
         if manager_chain(receiver) is not None and (is_queryset(receiver) or method == "create"):
             return method  # Model.objects.create(...), qs.filter(...).update(...)
-        if _name_is(ctx, receiver, "queryset") and method != "create":
-            return method
+        if _name_is(ctx, _queryset_root(receiver), "queryset") and method != "create":
+            return method  # qs.update(), qs.filter(pk=...).delete() on a queryset local
         if method == "delete" and not call.args and _name_is(ctx, receiver, "instance"):
             return method
         return None
@@ -67,6 +71,17 @@ def orm_write(ctx: Context, call: ast.Call) -> str | None:
         if _maybe_model(ctx, receiver):
             return method  # obj.save(), form.save(), obj.save(update_fields=[...])
     return None
+
+
+def _queryset_root(expr: ast.expr) -> ast.expr:
+    """`qs.filter(...).exclude(...)` -> `qs`: the name a chain of queryset methods starts from."""
+    while (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in QUERYSET_METHODS
+    ):
+        expr = expr.func.value
+    return expr
 
 
 def _maybe_model(ctx: Context, receiver: ast.expr) -> bool:
@@ -97,6 +112,8 @@ def _model_value(ctx: Context, value: ast.expr) -> bool:
     func = value.func
     if last_part(func) == "cast" and value.args:
         return _model_class(ctx, value.args[0])  # cast(User, user)
+    if isinstance(func, ast.Name) and _returns_instance(ctx, func.id):
+        return True  # export = _get_export(export_id), a helper of this module
     if isinstance(func, ast.Attribute) and func.attr in INSTANCE_GETTERS:
         # qs = Ticket.objects.filter(...); ticket = qs.select_for_update().get()
         root: ast.expr = func.value
@@ -106,6 +123,16 @@ def _model_value(ctx: Context, value: ast.expr) -> bool:
             root = root.func.value
         return _name_is(ctx, root, "queryset")
     return _model_class(ctx, func)
+
+
+def _returns_instance(ctx: Context, name: str) -> bool:
+    """A function of this module whose every return is an ORM lookup (`Model.objects.get`)."""
+    scope = ctx.function_scope()
+    function = ctx.module_functions.get(name)
+    if function is None or (scope is not None and name in scope.facts.bound):
+        return False
+    values = [r.value for r in own_returns(function)[0]]
+    return bool(values) and all(v is not None and is_instance_expr(v) for v in values)
 
 
 def _model_class(ctx: Context, expr: ast.expr) -> bool:

@@ -19,7 +19,8 @@ def is_atomic(ctx: Context, expr: ast.expr) -> bool:
 
 
 def is_on_commit(ctx: Context, call: ast.Call) -> bool:
-    return last_part(call.func) == "on_commit"
+    # transaction.on_commit, connection.on_commit, and projects' own `*_on_commit` helpers
+    return (last_part(call.func) or "").endswith("on_commit")
 
 
 class Rule:

@@ -54,6 +54,7 @@ class Rule:
         # signature call -> (call, qualified target, task's short name, name as written here)
         self.signatures: dict[int, tuple[ast.Call, str | None, str, str]] = {}
         self.step_ids: set[int] = set()
+        self.callback_ids: set[int] = set()
         self.uses: Counter[str] = Counter()
         self.launches: dict[str, list[Launch]] = {}
 
@@ -72,6 +73,14 @@ class Rule:
         receiver = signature_receiver(ctx, node)
         if receiver is not None:
             self._signature(ctx, node, receiver)
+        # `link=t.s()`, `.on_error(t.s())`: a callback is not a public use of its task.
+        callbacks = [k.value for k in node.keywords if k.arg in _CALLBACK_KEYWORDS]
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _CALLBACK_METHODS:
+            callbacks += node.args
+        for callback in callbacks:
+            for sub in ast.walk(callback):
+                if isinstance(sub, ast.Call):
+                    self.callback_ids.add(id(sub))
         if is_workflow(ctx, node):
             self._workflow(ctx.scope, [*node.args, *(k.value for k in node.keywords)])
         elif isinstance(node.func, ast.Call) and is_workflow(ctx, node.func):
@@ -144,12 +153,17 @@ class Rule:
                     is_class=task.is_class,
                     explicit_name=task.explicit_name,
                     launches=self.launches.get(task.key, []),
+                    body=f"{task.key}.run" if task.is_class else task.key,
+                    base=None if task.base is None else ctx.resolve(task.base),
                 )
             )
         for sig_id in self.step_ids:
             node, target, name, written = self.signatures[sig_id]
             summary.steps.append(StepUse(target, name, ctx.path, node.lineno))
             self.uses[written] -= 1  # its receiver was counted as a use: it is a step use
+        for sig_id in self.callback_ids - self.step_ids:
+            if sig_id in self.signatures:
+                self.uses[self.signatures[sig_id][3]] -= 1
         summary.other_uses = +self.uses  # drop zero and negative counts
 
 
