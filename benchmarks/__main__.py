@@ -1,10 +1,11 @@
 """Run the benchmarks: ``python -m benchmarks [SUITE] [options]``; SUITES lists them.
 
-With no suite name, all of them run.
+With no suite name, all of them run but the soak (minutes of injected faults: ask for it).
 
 endtoend, caller, tracking, workflows, django_tasks and dashboard need the real services:
 PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379; lint needs nothing. Each suite
-runs in a process of its own, with the settings it declares in ``ENV``.
+runs in a process of its own, with the settings it declares in ``ENV``. soak needs them
+too (see benchmarks/soak.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ SUITES = {
     "tracking": "tracking",
     "workflows": "workflows",
     "lint": "lint_bench",
+    "soak": "soak",
     "dashboard": "dashboard",
     "django_tasks": "django_tasks",
 }
@@ -32,6 +34,8 @@ def main() -> None:
         return
     for suite in SUITES:
         module = importlib.import_module(f"benchmarks.{SUITES[suite]}")
+        if not getattr(module, "IN_ALL", True):
+            continue
         env = {**os.environ, **getattr(module, "ENV", {})}
         subprocess.run([sys.executable, "-m", "benchmarks", suite, *args], env=env, check=True)
 

@@ -21,7 +21,8 @@ DATABASES = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": os.environ.get("AA_BENCH_PG_NAME", "aa_bench"),
         "HOST": "127.0.0.1",
-        "PORT": "5432",
+        # The soak points its workers at a cuttable proxy in front of PostgreSQL.
+        "PORT": os.environ.get("AA_BENCH_PG_PORT", "5432"),
         "USER": "postgres",
         # The setting the library recommends (system check async_actions.W001), for every variant.
         "CONN_MAX_AGE": 60,
@@ -41,3 +42,17 @@ try:
 except ImportError:
     INSTALLED_APPS.append("django_tasks")
 TASKS = {"default": {"BACKEND": "async_actions.django_tasks.CeleryBackend"}}
+
+# The delivery settings docs/reliability.md recommends (system check async_actions.W010),
+# for the soak; the throughput benchmarks keep Celery's defaults, as FACTS.md measured.
+if os.environ.get("AA_BENCH_RELIABLE"):
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_TASK_REJECT_ON_WORKER_LOST = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+    # A message a killed worker held comes back after this many seconds (Redis).
+    # (kombu sweeps for such messages every interval x throttle seconds: 100 s by default).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 15,
+        "unacked_restore_interval": 2,
+        "unacked_restore_throttle": 1,
+    }

@@ -45,6 +45,14 @@ def _variants() -> dict[str, Variant]:
             {"AA_BENCH_RESULT_BACKEND": "django-db"},
             lambda: TaskResult.objects.filter(status="SUCCESS").count(),
         ),
+        # docs/reliability.md's settings: with acks_late each success is written before the
+        # task returns (durable before its ack), one statement per task instead of batched.
+        "plain .delay(), acks_late": (noop.delay, {"AA_BENCH_RELIABLE": "1"}, lambda: 0),
+        "start_action, acks_late": (
+            lambda: start_action("bench", noop.s()),
+            {"AA_BENCH_RELIABLE": "1"},
+            lambda: AsyncActionReport.objects.filter(status=Status.OK).count(),
+        ),
     }
 
 

@@ -70,11 +70,17 @@ globals().update(_broker)
 # "Sync all accounts" is a chord, and a chord needs a result backend to know when its header
 # is done: Redis beside a Redis broker, else the database (django-celery-results).
 CELERY_RESULT_BACKEND = (
-    _broker["CELERY_BROKER_URL"] if _broker["CELERY_BROKER_URL"].startswith("redis")
+    _broker["CELERY_BROKER_URL"]
+    if _broker["CELERY_BROKER_URL"].startswith("redis")
     else "django-db"
 )
 # A queue of the example's own, so it never shares one with another project on the same broker.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("EXAMPLE_QUEUE", "example")
+# What docs/reliability.md recommends (system check async_actions.W010): a message is
+# acknowledged once its task finished, and a killed worker's task runs again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # Django's own task API (DEP 14), run on Celery and tracked like every action. Django 6 has
 # django.tasks; on Django 5.2 the django-tasks backport provides it as an app.

@@ -8,6 +8,7 @@ test process (broker folder, queue name, database name) are put into os.environ 
 worker started from the tests inherits them.
 """
 
+import json
 import os
 import tempfile
 import uuid
@@ -74,6 +75,15 @@ CELERY_RESULT_BACKEND = _broker_url if _broker_url.startswith("redis") else "dja
 # Tests start a worker with AA_TEST_FLUSH_INTERVAL=0 to cover the write-at-once path.
 if "AA_TEST_FLUSH_INTERVAL" in os.environ:
     ASYNC_ACTIONS = {"TRACKING_FLUSH_INTERVAL": float(os.environ["AA_TEST_FLUSH_INTERVAL"])}
+# Fault tests give their workers short heartbeats (JSON merged into ASYNC_ACTIONS) ...
+if "AA_TEST_ASYNC_ACTIONS" in os.environ:
+    ASYNC_ACTIONS = {**globals().get("ASYNC_ACTIONS", {})}
+    ASYNC_ACTIONS.update(json.loads(os.environ["AA_TEST_ASYNC_ACTIONS"]))
+# ... and the delivery docs/reliability.md recommends.
+if os.environ.get("AA_TEST_RELIABLE"):
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_TASK_REJECT_ON_WORKER_LOST = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # A secret the tests make a task leak, to check it never reaches the database.
 INVOICES_PLUS_API_KEY = "ipk_live_7fa3c0de5ecre7"
@@ -97,3 +107,7 @@ TASKS = {
         "OPTIONS": {"retry_on": ["builtins.ConnectionError"], "max_retries": 2, "retry_delay": 0},
     },
 }
+
+# The suite keeps Celery's default delivery (it kills worker children on purpose and checks
+# the failed report); fault tests start workers with the recommended settings themselves.
+SILENCED_SYSTEM_CHECKS = ["async_actions.W010"]

@@ -49,6 +49,24 @@ def test_reports_cannot_be_added_or_changed(admin_client):
     assert (report.action, report.status) == ("Read only", Status.PENDING)
 
 
+def test_not_even_a_superuser_deletes_a_report(admin_client):
+    report = AsyncActionReport.objects.create(action="Audit trail", status=Status.OK)
+    changelist = reverse("admin:async_actions_asyncactionreport_changelist")
+
+    delete = admin_client.post(
+        reverse("admin:async_actions_asyncactionreport_delete", args=[report.pk]), {"post": "yes"}
+    )
+    bulk = admin_client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [report.pk], "post": "yes"}
+    )
+    listing = admin_client.get(changelist)
+
+    assert delete.status_code == 403
+    assert b"delete_selected" not in listing.content
+    assert bulk.status_code in (200, 302)  # the unknown action is refused, nothing deleted
+    assert AsyncActionReport.objects.filter(pk=report.pk).exists()
+
+
 def test_a_workflow_report_shows_its_steps_and_progress(admin_client):
     from async_actions import AsyncActionStep
 

@@ -47,7 +47,9 @@ def test_reap_marks_only_stale_unfinished_reports_lost(capsys):
 
     call_command("async_actions_reap", "--older-than", "3600")
 
-    assert "Marked 2 report(s) as lost." in capsys.readouterr().out
+    assert "Marked 2 report(s) as lost: 0 with a silent worker, 1 never started, 1 started" in (
+        capsys.readouterr().out
+    )
     statuses = dict(AsyncActionReport.objects.values_list("action", "status"))
     assert statuses == {
         "Never consumed": Status.LOST,
@@ -55,7 +57,7 @@ def test_reap_marks_only_stale_unfinished_reports_lost(capsys):
         "Just started": Status.PENDING,
         "Done long ago": Status.OK,
     }
-    assert "never started" in AsyncActionReport.objects.get(pk=stale_pending.pk).error_message
+    assert "no worker took it" in AsyncActionReport.objects.get(pk=stale_pending.pk).error_message
     assert fresh.pk
 
 

@@ -497,8 +497,13 @@ def test_a_cancelled_run_is_failed_with_an_action_cancelled_error():
 def test_a_lost_run_is_failed_with_an_action_lost_error():
     # Due in an hour: a session worker started by other tests holds it, unrun.
     result = dtasks.add.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(1, 2)
+    # Lost only LOST_AFTER past the time it could run (its run_after), not its creation.
+    call_command("async_actions_reap", "--older-than", "3600")
+    result.refresh()
+    assert result.status == TaskResultStatus.READY
     AsyncActionReport.objects.filter(pk=result.id).update(
-        created_at=timezone.now() - timedelta(hours=2)
+        created_at=timezone.now() - timedelta(hours=3),
+        not_before=timezone.now() - timedelta(hours=2),
     )
     call_command("async_actions_reap", "--older-than", "3600")
 

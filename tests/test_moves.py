@@ -51,7 +51,7 @@ def _values(move: Move) -> dict:
     now = timezone.now()
     # A start is of the next attempt; a retry or a success of the stored one.
     attempt = STORED_ATTEMPTS + 1 if move.name.endswith("start") else STORED_ATTEMPTS
-    known = {"attempt": attempt, "at": now, "started": now}
+    known = {"attempt": attempt, "at": now, "started": now, "redelivered": False, "not_before": now}
     return {name: known.get(name, f"{name} of {move.name}") for name in move.values}
 
 

@@ -72,6 +72,7 @@ def test_a_move_that_changes_nothing_sends_nothing(batched):
                     "attempt": 1,
                     "started": report.created_at,
                     "at": report.created_at,
+                    "worker": "",
                 }
             ],
         )

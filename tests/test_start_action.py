@@ -3,7 +3,6 @@
 import datetime
 
 import pytest
-from celery import Celery
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
@@ -78,27 +77,6 @@ def test_the_same_idempotency_key_returns_the_first_report_and_runs_once():
     assert later.status == Status.OK
     assert Marker.objects.filter(name="import").count() == 1
     assert AsyncActionReport.objects.filter(idempotency_key="import-42").count() == 1
-
-
-def test_an_unreachable_broker_fails_the_report_instead_of_leaving_it_pending():
-    dead = Celery("dead", broker="redis://127.0.0.1:1/0", set_as_current=False)
-    dead.conf.broker_connection_timeout = 1
-    dead.conf.task_publish_retry_policy = {
-        "max_retries": 1,
-        "interval_start": 0,
-        "interval_step": 0,
-    }
-
-    @dead.task(name="dead.noop")
-    def dead_noop() -> None:
-        return None
-
-    report = start_action("Unreachable", dead_noop.s())
-
-    report.refresh_from_db()
-    assert report.status == Status.FAILED
-    assert report.error_message.startswith("Could not enqueue the task 'dead.noop'")
-    assert report.finished_at is not None
 
 
 class Unserializable:

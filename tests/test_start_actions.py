@@ -99,18 +99,18 @@ def test_nothing_to_start_is_no_error():
     assert start_actions([]) == []
 
 
-def test_an_unreachable_broker_fails_every_report_of_the_call():
+def test_an_unreachable_broker_keeps_every_report_of_the_call_unsent():
+    """Not failed: the outbox keeps each message for async_actions_relay (test_outbox.py)."""
     dead = Celery("dead-bulk", broker="redis://127.0.0.1:1/0", set_as_current=False)
-    dead.conf.broker_connection_timeout = 1
-    dead.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0}
 
-    @dead.task(name="dead.bulk_noop")
+    @dead.task(name="dead.bulk_noop", shared=False)
     def dead_noop() -> None:
         return None
 
     reports = start_actions([ActionSpec(f"Unreachable {i}", dead_noop.s()) for i in range(2)])
 
     for report in reports:
+        assert report.sent_at is None  # the returned objects say so
         report.refresh_from_db()
-        assert report.status == Status.FAILED
-        assert report.error_message.startswith("Could not enqueue the task 'dead.bulk_noop'")
+        assert report.status == Status.PENDING and report.sent_at is None
+        assert "Connection refused" in report.send_error and report.outbox

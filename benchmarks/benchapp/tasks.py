@@ -39,3 +39,37 @@ class TalkBaseTask(Task):
 @shared_task(base=TalkBaseTask)
 def talk_noop(**kwargs: Any) -> None:
     return None
+
+
+# -- the soak (benchmarks/soak.py): ground truth kept in Redis, never in the report ------
+
+SOAK_ATTEMPTS = "aa-soak:attempts"  # hash: action index -> attempts that started
+SOAK_OUTCOME = "aa-soak:outcome"  # hash: action index -> "ok" | "failed", set by the last one
+SOAK_LAST = "aa-soak:last-finish"  # unix time of the latest final outcome
+
+
+class SoakFailure(Exception):
+    pass
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def soak_step(self, index: int, failures: int, fails_finally: bool, sleep: float) -> str:
+    """Fail `failures` times (retried), then succeed or, with `fails_finally`, fail for good."""
+    import time
+
+    from benchmarks.clock import client
+
+    redis = client()
+    redis.hincrby(SOAK_ATTEMPTS, index, 1)
+    time.sleep(sleep)
+    if self.request.retries < failures:
+        raise self.retry(
+            exc=SoakFailure(f"planned failure {self.request.retries + 1}"), countdown=0.05
+        )
+    outcome = "failed" if fails_finally else "ok"
+    redis.pipeline(transaction=False).hset(SOAK_OUTCOME, index, outcome).set(
+        SOAK_LAST, repr(time.time())
+    ).execute()
+    if fails_finally:
+        raise SoakFailure(f"action {index} fails for good")
+    return outcome

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from async_actions import AsyncActionReport, Origin, start_action
+from async_actions import AsyncActionReport, IdempotencyConflictError, Origin, start_action
 from example.invoices import workflows
 from example.invoices.client import InvoiceData, InvoicesPlusClient
 from example.invoices.models import Account, AccountsSync, Invoice, InvoiceSync
@@ -58,22 +58,32 @@ def invoice_sync_start(
 def accounts_sync_start(
     *, triggered_by: Any = None, origin: str | None = None, idempotency_key: str | None = None
 ) -> AsyncActionReport:
-    """Record a "Sync all accounts" action: every account synced in parallel, then a summary."""
+    """Record a "Sync all accounts" action: every account synced in parallel, then a summary.
+
+    Each action's summary row is new, so its id in the workflow's arguments differs from
+    one start to the next: a reused idempotency key is looked up first (an idempotency key
+    stands for the same tasks and arguments; with others start_action refuses it).
+    """
+    if idempotency_key is not None:
+        existing = AsyncActionReport.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
     accounts_sync = AccountsSync.objects.create()
     account_ids = list(Account.objects.order_by("name").values_list("pk", flat=True))
-    report = start_action(
-        SYNC_ALL_ACTION,
-        workflows.sync_all_accounts(account_ids=account_ids, accounts_sync_id=accounts_sync.pk),
-        triggered_by=triggered_by,
-        origin=origin,
-        idempotency_key=idempotency_key,
-    )
-    if AccountsSync.objects.filter(report=report).exists():
-        # The idempotency key was used before: that action and its summary row stand.
+    try:
+        report = start_action(
+            SYNC_ALL_ACTION,
+            workflows.sync_all_accounts(account_ids=account_ids, accounts_sync_id=accounts_sync.pk),
+            triggered_by=triggered_by,
+            origin=origin,
+            idempotency_key=idempotency_key,
+        )
+    except IdempotencyConflictError as conflict:
+        # Another request with the same key committed meanwhile: its action stands.
         accounts_sync.delete()
-    else:
-        accounts_sync.report = report
-        accounts_sync.save(update_fields=["report"])
+        return AsyncActionReport.objects.get(pk=conflict.report_id)
+    accounts_sync.report = report
+    accounts_sync.save(update_fields=["report"])
     return report
 
 

@@ -37,6 +37,7 @@ __all__ = [
     # errors
     "AsyncActionsError",
     "InvalidActionError",
+    "IdempotencyConflictError",
     "NotChainableError",
 ]
 
@@ -60,6 +61,7 @@ _LOCATIONS = {
     "BaseErrorHandlerMixin": "async_actions.mixins",
     "AsyncActionsError": "async_actions.errors",
     "InvalidActionError": "async_actions.errors",
+    "IdempotencyConflictError": "async_actions.errors",
     "NotChainableError": "async_actions.errors",
 }
 
@@ -72,7 +74,12 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from async_actions.canvas import chainable
-    from async_actions.errors import AsyncActionsError, InvalidActionError, NotChainableError
+    from async_actions.errors import (
+        AsyncActionsError,
+        IdempotencyConflictError,
+        InvalidActionError,
+        NotChainableError,
+    )
     from async_actions.mixins import BaseErrorHandlerMixin
     from async_actions.models import AsyncActionReport, AsyncActionStep, Origin, Status, StepStatus
     from async_actions.progress import set_progress

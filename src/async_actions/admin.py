@@ -1,5 +1,5 @@
-"""Reports in the Django admin: read-only records, errors shown escaped, retry and cancel
-as actions behind their own permissions."""
+"""Reports in the Django admin: read-only records nobody deletes, errors shown escaped, retry
+and cancel as actions behind their own permissions."""
 
 from __future__ import annotations
 
@@ -192,4 +192,9 @@ class AsyncActionReportAdmin(_ReportAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An audit trail: not even a superuser deletes reports here. Retention is the only
+        # way out (`manage.py async_actions_purge`, `async_actions.tasks.purge_reports`).
         return False

@@ -9,7 +9,9 @@ order is kept) because they carry the error a person needs.
 The buffer is a write coalescer, not state: every move is still the same conditional
 UPDATE, so a batch arriving late can never move a report backwards. If a worker process
 dies inside the window, its last reports stay running until `async_actions_reap` marks
-them lost.
+them lost - unless its tasks are acknowledged late, whose successes are flushed before the
+task returns (see `Tracker.task_succeeded`). A flush the database does not take keeps its
+rows here for the next one.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class WriteBehind:
         self._wake = threading.Event()
         self._stopped = False
         self._thread: threading.Thread | None = None
+
+    @property
+    def _started_by(self) -> dict[str, Any]:
+        return {"worker": self.tracker.worker, "redelivered": False}
 
     def _table(self, task_id: str | None) -> tuple[dict[Any, _Pending], Any]:
         return (self._steps, task_id) if task_id is not None else (self._reports, None)
@@ -97,11 +103,19 @@ class WriteBehind:
             if reports:
                 self.tracker.apply_many(
                     REPORT_MOVES["start"],
-                    [_row(pk, p, p.started_at) for pk, p in reports.items() if not p.finished_at],
+                    [
+                        {**_row(pk, p, p.started_at), **self._started_by}
+                        for pk, p in reports.items()
+                        if not p.finished_at
+                    ],
                 )
                 self.tracker.apply_many(
                     REPORT_MOVES["succeed"],
-                    [_row(pk, p, p.finished_at) for pk, p in reports.items() if p.finished_at],
+                    [
+                        {**_row(pk, p, p.finished_at), "worker": self.tracker.worker}
+                        for pk, p in reports.items()
+                        if p.finished_at
+                    ],
                 )
         except DatabaseError:
             self._put_back(reports, steps)
@@ -130,13 +144,21 @@ class WriteBehind:
             self._thread.start()
 
     def _run(self) -> None:
+        failing = False
         while not self._stopped:
             self._wake.wait(self.interval)
             try:
                 close_old_connections()  # this thread's own connection, by Django's rules
                 self.flush()
-            except DatabaseError:
-                logger.exception("Could not write async action statuses; will retry")
+            except DatabaseError as exc:
+                connections.close_all()  # reconnect at the next try
+                if not failing:  # loudly once per outage, not every interval
+                    logger.error("Could not write buffered statuses; kept, retrying: %s", exc)
+                failing = True
+            else:
+                if failing:
+                    logger.warning("Buffered statuses written again")
+                failing = False
         connections.close_all()
 
 

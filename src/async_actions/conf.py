@@ -16,9 +16,16 @@ from django.core.signals import setting_changed
 SETTING_NAME = "ASYNC_ACTIONS"
 
 DEFAULTS: dict[str, Any] = {
-    # Seconds after which a report still pending/running/retrying counts as lost
-    # (a worker killed mid-task, a message dropped by the broker). See `async_actions_reap`.
+    # Seconds after its countdown/ETA (or creation) a report no worker took counts as lost
+    # (a message dropped by the broker). See `async_actions_reap`.
     "LOST_AFTER": 6 * 60 * 60,
+    # Each worker process records that it is alive every HEARTBEAT_INTERVAL seconds; a
+    # running report whose worker has been silent for WORKER_LOST_AFTER seconds is lost.
+    "HEARTBEAT_INTERVAL": 10,
+    "WORKER_LOST_AFTER": 60,
+    # Seconds a worker keeps retrying a status write the database did not take (an outage)
+    # before giving it up; meanwhile it keeps running tasks. See async_actions.backlog.
+    "WRITE_RETRY_WINDOW": 24 * 60 * 60,
     # Keep the worker's database connection across tasks and close it only when Django's
     # own rules say so (CONN_MAX_AGE, CONN_HEALTH_CHECKS), like a request does. Celery's
     # default closes every connection around every task, which costs a reconnect per task.
@@ -29,6 +36,11 @@ DEFAULTS: dict[str, Any] = {
     # Secrets shorter than this are not scrubbed from stored errors: replacing every "1" or
     # "ab" in a traceback would destroy it and protect nothing.
     "MIN_SECRET_LENGTH": 4,
+    # Regexes whose whole match is scrubbed from every stored text, after the built-in
+    # rules (sensitive settings and environment variables, passwords in URLs).
+    "SCRUB_PATTERNS": (),
+    # Dotted path to a `str -> str` function applied last to every stored text, or None.
+    "SCRUB": None,
     # Longest error message stored; tracebacks are cut to TRACEBACK_MAX_CHARS, keeping the end.
     "ERROR_MESSAGE_MAX_CHARS": 10_000,
     "TRACEBACK_MAX_CHARS": 50_000,

@@ -13,6 +13,15 @@ class NotChainableError(AsyncActionsError, TypeError):
     """A `@chainable` function returned something other than signatures."""
 
 
+class IdempotencyConflictError(InvalidActionError):
+    """An idempotency key was reused for a different action (name, tasks or arguments)."""
+
+    def __init__(self, message: str, *, key: str, report_id: int) -> None:
+        super().__init__(message)
+        self.key = key
+        self.report_id = report_id
+
+
 class TaskReturnValueError(AsyncActionsError, ValueError):
     """A django.tasks function returned a value that cannot be stored (not JSON, too large)."""
 

@@ -96,6 +96,21 @@ class AsyncActionReport(models.Model):
     # One entry per attempt, in order (DEP 14 counts attempts as len(worker_ids)).
     worker_ids = models.JSONField(default=list, blank=True)
 
+    # Reliability (docs/reliability.md).
+    # The worker process running it (AsyncActionWorker.name), set by each start.
+    worker = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    # When the reaper declared it lost; kept when a later real outcome replaces `lost`.
+    lost_at = models.DateTimeField(null=True, blank=True)
+    # NULL until the broker accepted the message (the outbox); see async_actions_relay.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Why the last publish failed, and the message to publish again (kombu JSON).
+    send_error = models.TextField(blank=True, default="")
+    outbox = models.TextField(blank=True, default="", editable=False)
+    # Earliest time a worker may start it (countdown/ETA): a pending report is not lost before.
+    not_before = models.DateTimeField(null=True, blank=True)
+    # What was started under the idempotency key: same key, other action -> conflict.
+    fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [
@@ -113,6 +128,12 @@ class AsyncActionReport(models.Model):
             models.Index(fields=["-created_at"], name="aa_report_latest"),
             models.Index(fields=["status", "-created_at"], name="aa_report_status_latest"),
             models.Index(fields=["action", "-created_at"], name="aa_report_action_latest"),
+            # The relay's work list: only reports whose publish failed are in it.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True) & ~Q(outbox=""),
+                name="aa_report_unsent",
+            ),
             # The dashboard's other filters; each ends in the list's order.
             models.Index(fields=["origin", "-created_at"], name="aa_report_origin_latest"),
             models.Index(fields=["triggered_by", "-created_at"], name="aa_report_user_latest"),
@@ -160,6 +181,7 @@ class AsyncActionStep(models.Model):
     error_traceback = models.TextField(blank=True, default="")
     progress_current = models.PositiveIntegerField(null=True, blank=True)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["report", "position", "branch", "id"]
@@ -167,3 +189,24 @@ class AsyncActionStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}{'/' + self.branch if self.branch else ''} {self.task_name}"
+
+
+class AsyncActionWorker(models.Model):
+    """A worker process that runs tracked tasks, and when it last said it was alive.
+
+    A report whose worker has been silent for WORKER_LOST_AFTER seconds is lost; one whose
+    worker still beats is not, however long its task runs.
+    """
+
+    # "hostname:pid", the value a report's `worker` column holds.
+    name = models.CharField(max_length=255, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return self.name

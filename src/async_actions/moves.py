@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import models
@@ -33,6 +33,16 @@ LEAVES_CONDITION = "{old.status} IN {leaving}"
 # The larger of the stored and the event's attempt, in SQL both databases speak.
 LATEST_ATTEMPT = (
     "CASE WHEN {old.attempts} > {new.attempt} THEN {old.attempts} ELSE {new.attempt} END"
+)
+
+
+# The row's latest attempt is this one, started on another worker process, which died or
+# froze: the message was delivered again (acks_late), so this run is one more attempt. Told
+# from the row alone, as not every transport flags a redelivery. Equal attempts only: a
+# late start of an older attempt (the next one already started elsewhere) is no rerun.
+RERUN = (
+    "({old.attempts} = {new.attempt} AND {old.status} NOT IN ({s.pending}, {s.retrying}) "
+    "AND {old.worker} <> '' AND {old.worker} <> {new.worker})"
 )
 
 
@@ -84,12 +94,21 @@ def _moves(
         "error_traceback": "{new.error_traceback}",
     }
     return {
+        # A redelivered message (its worker was killed; acks_late) runs an attempt again:
+        # started by another worker process, it counts as one more attempt. The same
+        # worker writing the same start twice (a write retried) changes nothing.
         "start": move(
             "start",
             state("RUNNING"),
-            ("attempt", "at"),
-            {"attempts": "{new.attempt}", "started_at": "COALESCE({old.started_at}, {new.at})"},
-            guard="{old.attempts} < {new.attempt}",
+            ("attempt", "at", "worker", "redelivered"),
+            {
+                "attempts": "CASE WHEN ({new.redelivered} AND {old.attempts} >= {new.attempt}) "
+                f"OR {RERUN} THEN {{old.attempts}} + 1 ELSE {{new.attempt}} END",
+                "started_at": "COALESCE({old.started_at}, {new.at})",
+                "worker": "{new.worker}",
+            },
+            guard="({old.attempts} < {new.attempt} OR ({new.redelivered} AND "
+            f"{{old.worker}} <> {{new.worker}}) OR {RERUN})",
         ),
         # Celery publishes the retry before this event is handled, so later attempts may
         # already be running or finished: the state moves only if this attempt is still the
@@ -108,21 +127,30 @@ def _moves(
             # A finished row takes the error only if a later attempt really ran.
             where="({old.status} IN {leaving} OR {old.attempts} > {new.attempt})",
         ),
+        # A success whose start was merged into it (write-behind) may be such a rerun.
         "succeed": move(
             "succeed",
             state("OK"),
-            ("attempt", "started", "at"),
+            ("attempt", "started", "at", "worker"),
             {
                 "finished_at": "{new.at}",
                 "started_at": "COALESCE({old.started_at}, {new.started})",
-                "attempts": LATEST_ATTEMPT,
+                "attempts": f"CASE WHEN {RERUN} THEN {{old.attempts}} + 1 "
+                f"ELSE {LATEST_ATTEMPT} END",
             },
         ),
+        # A failure reported by the worker's main process (WorkerLostError) may come before
+        # the child's start was written: it still ran, once at least, from about then.
         "fail": move(
             "fail",
             state("FAILED"),
             ("at", "error_type", "error_message", "error_traceback"),
-            {"finished_at": "{new.at}", **error},
+            {
+                "finished_at": "{new.at}",
+                "started_at": "COALESCE({old.started_at}, {new.at})",
+                "attempts": "CASE WHEN {old.attempts} < 1 THEN 1 ELSE {old.attempts} END",
+                **error,
+            },
         ),
         "cancel": move(
             "cancel",
@@ -143,8 +171,39 @@ REPORT_MOVES["lose"] = Move(
     ACTIVE_STATUSES,
     Status.LOST,
     ("at", "reason"),
-    {"status": "{to}", "finished_at": "{new.at}", "error_message": "{new.reason}"},
+    {
+        "status": "{to}",
+        "finished_at": "{new.at}",
+        "lost_at": "{new.at}",
+        "error_message": "{new.reason}",
+    },
 )
+# `lost` is the reaper's guess, not an outcome: the real outcome of the same task replaces
+# it (a frozen worker resumed, a redelivered message ran), and `lost_at` stays as a trace.
+# The reaper's explanation goes with the lost status; a failure writes its own error.
+_FORGET_LOST = "CASE WHEN {old.status} = {s.lost} THEN '' ELSE {old.error_message} END"
+
+
+def _revivable(move: Move) -> Move:
+    sets = dict(move.sets)
+    sets.setdefault("error_message", _FORGET_LOST)
+    return replace(move, leaves=(*move.leaves, Status.LOST), sets=sets)
+
+
+for _name in ("start", "retry", "succeed", "fail"):
+    REPORT_MOVES[_name] = _revivable(REPORT_MOVES[_name])
+
+
+def _sets_not_before(move: Move) -> Move:
+    """A retry says when the next attempt may run: the reaper waits LOST_AFTER past it."""
+    return replace(
+        move,
+        values=(*move.values, "not_before"),
+        sets={**move.sets, "not_before": "{new.not_before}"},
+    )
+
+
+REPORT_MOVES["retry"] = _sets_not_before(REPORT_MOVES["retry"])
 STEP_MOVES = _moves(
     AsyncActionStep, "task_id", StepStatus, STEP_ACTIVE_STATUSES, "error_message", prefix="step_"
 )
@@ -152,41 +211,47 @@ STEP_MOVES = _moves(
 # What a step's move does to its workflow's report.
 WORKFLOW_MOVES = {
     # The first step's start starts the action (and a later step's ends its retrying).
-    "start": Move(
-        "workflow_start",
-        AsyncActionReport,
-        "id",
-        (Status.PENDING, Status.RETRYING),
-        Status.RUNNING,
-        ("at",),
-        {"status": "{to}", "started_at": "COALESCE({old.started_at}, {new.at})"},
+    "start": _revivable(
+        Move(
+            "workflow_start",
+            AsyncActionReport,
+            "id",
+            (Status.PENDING, Status.RETRYING),
+            Status.RUNNING,
+            ("at",),
+            {"status": "{to}", "started_at": "COALESCE({old.started_at}, {new.at})"},
+        )
     ),
     # A step waits for its retry: the action shows it, naming the step. A workflow that
     # already went on and succeeded (the retry event is handled after the next attempt
     # ran, as Celery publishes the retry first) still takes the error.
-    "retry": Move(
-        "workflow_retry",
-        AsyncActionReport,
-        "id",
-        ACTIVE_STATUSES,
-        Status.RETRYING,
-        ("error",),
-        {
-            "status": "CASE WHEN {old.status} = {s.running} THEN {to} ELSE {old.status} END",
-            "last_retry_error": "{new.error}",
-        },
-        where="({old.status} IN {leaving} OR {old.status} IN {also})",
-        also=(Status.OK,),
+    "retry": _sets_not_before(
+        Move(
+            "workflow_retry",
+            AsyncActionReport,
+            "id",
+            ACTIVE_STATUSES,
+            Status.RETRYING,
+            ("error",),
+            {
+                "status": "CASE WHEN {old.status} = {s.running} THEN {to} ELSE {old.status} END",
+                "last_retry_error": "{new.error}",
+            },
+            where="({old.status} IN {leaving} OR {old.status} IN {also})",
+            also=(Status.OK,),
+        )
     ),
     # Every step is done.
-    "complete": Move(
-        "workflow_complete",
-        AsyncActionReport,
-        "id",
-        ACTIVE_STATUSES,
-        Status.OK,
-        ("at",),
-        {"status": "{to}", "finished_at": "{new.at}"},
+    "complete": _revivable(
+        Move(
+            "workflow_complete",
+            AsyncActionReport,
+            "id",
+            ACTIVE_STATUSES,
+            Status.OK,
+            ("at",),
+            {"status": "{to}", "finished_at": "{new.at}"},
+        )
     ),
 }
 

@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from celery.canvas import Signature
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
 from async_actions.cancelling import report_request_cancel
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
+from async_actions.idempotency import check_key, check_same_action, fingerprint
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
-from async_actions.moves import REPORT_MOVES
+from async_actions.outbox import report_publish, reports_publish
 from async_actions.signals import action_started
 from async_actions.signatures import check_signature, stamp_task
 from async_actions.stored import signature_from_storage, stored_signature
-from async_actions.tracker import get_tracker
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +92,7 @@ def _prepare(spec: ActionSpec) -> _Prepared:
     steps = check_signature(spec.signature)
     origin = _check_origin(spec.origin, spec.triggered_by)  # an anonymous user means origin user
     triggered_by = _user_or_none(spec.triggered_by)
-    key = spec.idempotency_key
-    if key is not None and not (isinstance(key, str) and key):
-        raise InvalidActionError("idempotency_key must be a non-empty string or None.")
+    key = check_key(spec.idempotency_key)
     is_workflow = steps[0].signature is not spec.signature
     stored = stored_signature(spec.signature)  # before ids and stamps: a retry gets its own
     if is_workflow:
@@ -121,9 +117,26 @@ def _prepare(spec: ActionSpec) -> _Prepared:
         "total_steps": len(steps),
         "idempotency_key": key,
         "retry_of": spec.retry_of,
+        # What the key stands for: the same key for another action is a conflict.
+        "fingerprint": fingerprint(spec.signature) if key is not None else "",
+        "not_before": _not_before(signature, steps[0].signature),
+        # Due right after the commit; the outbox sets it back to NULL if the broker
+        # does not take the message (see async_actions.outbox).
+        "sent_at": timezone.now(),
         "signature": stored,
     }
     return _Prepared(fields=fields, signature=signature, steps=steps, is_workflow=is_workflow)
+
+
+def _not_before(signature: Signature, first: Signature) -> datetime | None:
+    """When a worker may first run it (countdown/ETA), for the reaper; None for at once."""
+    options = signature.options if first is signature else {**first.options, **signature.options}
+    if options.get("eta"):
+        eta = options["eta"]
+        return eta if isinstance(eta, datetime) else datetime.fromisoformat(str(eta))
+    if options.get("countdown"):
+        return timezone.now() + timedelta(seconds=float(options["countdown"]))
+    return None
 
 
 def start_action(
@@ -151,7 +164,7 @@ def start_action(
         report = AsyncActionReport(**prepared.fields)
         report.save(force_insert=True, using=using)
         stamp_task(prepared.signature, report.pk, step=False)
-        transaction.on_commit(partial(_send, report.pk, prepared.signature), using=using)
+        transaction.on_commit(partial(report_publish, report, prepared.signature), using=using)
         action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)
         return report
     with transaction.atomic(using=using):
@@ -163,7 +176,7 @@ def start_action(
             if not created:
                 return report
         _record_steps_and_stamp([(report, prepared)])
-        transaction.on_commit(partial(_send, report.pk, prepared.signature), using=using)
+        transaction.on_commit(partial(report_publish, report, prepared.signature), using=using)
     action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)
     return report
 
@@ -203,9 +216,9 @@ def start_actions(specs: Iterable[ActionSpec]) -> list[AsyncActionReport]:
     with transaction.atomic(using=using):
         reports, new = _create_many(prepared, keys, using)
         _record_steps_and_stamp(new)
-        sends = [(report.pk, item.signature) for report, item in new]
+        sends = [(report, item.signature) for report, item in new]
         if sends:
-            transaction.on_commit(partial(_send_many, sends), using=using)
+            transaction.on_commit(partial(reports_publish, sends), using=using)
     for report, item in new:
         action_started.send(sender=AsyncActionReport, report=report, signature=item.signature)
     return reports
@@ -229,7 +242,7 @@ def _create_many(
         for item in prepared:
             old = existing.get(item.fields["idempotency_key"])
             if old is not None:
-                reports.append(old)
+                reports.append(_same_action(old, item.fields))
             else:
                 report = AsyncActionReport(**item.fields)
                 reports.append(report)
@@ -264,47 +277,28 @@ def _record_steps_and_stamp(items: Sequence[tuple[AsyncActionReport, _Prepared]]
             stamp_task(step.signature, report.pk, step=item.is_workflow)
 
 
+def _same_action(existing: AsyncActionReport, fields: dict[str, Any]) -> AsyncActionReport:
+    """The report of a reused key, if it is the same action; else IdempotencyConflictError."""
+    return check_same_action(
+        existing,
+        key=fields["idempotency_key"],
+        action=fields["action"],
+        fingerprint=fields["fingerprint"],
+    )
+
+
 def _create_once(fields: dict[str, Any], using: str) -> tuple[AsyncActionReport, bool]:
     """(report, created): the existing report when its idempotency key was used before."""
     key = fields["idempotency_key"]
     existing = AsyncActionReport.objects.filter(idempotency_key=key).first()
     if existing is not None:
-        return existing, False
+        return _same_action(existing, fields), False
     try:
         with transaction.atomic(using=using):  # a savepoint: the outer block stays usable
             return AsyncActionReport.objects.create(**fields), True
     except IntegrityError:
         # Another caller with the same key committed first.
-        return AsyncActionReport.objects.get(idempotency_key=key), False
-
-
-def _send(report_id: int, signature: Signature, producer: Any = None) -> None:
-    """Publish after commit; a broker that cannot be reached fails the report, never strands it."""
-    try:
-        if producer is not None and type(signature) is Signature:
-            signature.apply_async(producer=producer)
-        else:
-            signature.apply_async()
-    except (KombuError, OSError) as exc:
-        logger.exception("Could not enqueue async action report %s", report_id)
-        get_tracker().fail(
-            report_id=report_id,
-            error_type=type(exc).__name__,
-            error_message=f"Could not enqueue the task {signature.task!r}: the broker "
-            f"could not be reached ({exc}).",
-        )
-
-
-def _send_many(sends: list[tuple[int, Signature]]) -> None:
-    """Publish many over one producer connection (a single task takes it; a canvas its own)."""
-    app = sends[0][1].app
-    with ExitStack() as stack:
-        try:
-            producer = stack.enter_context(app.producer_or_acquire())
-        except (KombuError, OSError):
-            producer = None  # no connection at all: each send records its own error
-        for report_id, signature in sends:
-            _send(report_id, signature, producer)
+        return _same_action(AsyncActionReport.objects.get(idempotency_key=key), fields), False
 
 
 def retry_action(
@@ -350,24 +344,3 @@ def cancel_action(report: AsyncActionReport, *, terminate: bool | None = None) -
     it was asked. See async_actions.cancelling.
     """
     return report_request_cancel(report, terminate=terminate)
-
-
-def reports_mark_lost(*, older_than_seconds: float) -> int:
-    """Mark as lost every active report older than `older_than_seconds`.
-
-    A report never started counts from its creation (the message was dropped or never
-    consumed); a started one from its first start (its worker was killed mid-task).
-    """
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    active = AsyncActionReport.objects.filter(status__in=REPORT_MOVES["lose"].leaves)
-    never_started = active.filter(started_at__isnull=True, created_at__lt=cutoff)
-    stuck = active.filter(started_at__lt=cutoff)
-    tracker = get_tracker()
-    return tracker.lose(
-        report_ids=never_started.values_list("pk", flat=True),
-        reason="Lost: never started within the time limit (see LOST_AFTER).",
-    ) + tracker.lose(
-        report_ids=stuck.values_list("pk", flat=True),
-        reason="Lost: started but never finished within the time limit "
-        "(see LOST_AFTER); its worker may have died.",
-    )

@@ -8,6 +8,7 @@ from celery.canvas import Signature
 from kombu.exceptions import EncodeError
 from kombu.serialization import dumps
 
+from async_actions.binding import check_arguments
 from async_actions.canvas import StepSpec, leaves, needs_chords
 from async_actions.errors import InvalidActionError
 
@@ -36,6 +37,7 @@ def check_signature(signature: Any, *, caller: str = "start_action()") -> list[S
                 f"Task {number} of the workflow is not a signature: {step.signature!r:.100}"
             )
         _check_task(step.signature)
+    check_arguments(signature)
     if needs_chords(signature):
         try:
             signature.app.backend.ensure_chords_allowed()

@@ -18,16 +18,18 @@ buffer's thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import close_old_connections
 from django.utils import timezone
 
+from async_actions.backlog import Backlog
 from async_actions.buffer import WriteBehind
 from async_actions.cleansing import cleanse_text, cleanse_texts
 from async_actions.conf import aa_settings
+from async_actions.heartbeats import Heartbeat
 from async_actions.models import AsyncActionStep
 from async_actions.moves import REPORT_MOVES, STEP_MOVES, WORKFLOW_MOVES
 from async_actions.selectors import step_number
@@ -54,17 +56,55 @@ def cleansed_error(message: str, traceback: str) -> tuple[str, str]:
 class Tracker(MoveWriter):
     """Writes status moves; a worker's own also holds a write-behind buffer."""
 
-    def __init__(self, *, flush_interval: float = 0.0, manage_connections: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        flush_interval: float = 0.0,
+        manage_connections: bool = False,
+        worker: str = "",
+        keep_writes: bool = False,
+    ) -> None:
         # Let Django's CONN_MAX_AGE rules, not Celery's close-every-task, decide (worker only).
         self.manage_connections = manage_connections
         self.buffer = WriteBehind(self, interval=flush_interval) if flush_interval else None
+        # This worker process's name (heartbeats, and the `worker` column its starts set).
+        self.worker = worker
+        # A worker keeps the writes the database did not take and retries them (backlog).
+        self.backlog = Backlog(window=aa_settings.WRITE_RETRY_WINDOW) if keep_writes else None
+        self.heartbeat: Heartbeat | None = None
+
+    def write(self, call: Callable[[], object], *, what: str) -> None:
+        """Run a worker-side write; if the database cannot take it, keep it for later."""
+        if self.backlog is None:
+            call()
+        else:
+            self.backlog.run(call, what=what)
+
+    def start_heartbeat(self, *, interval: float) -> None:
+        self.heartbeat = Heartbeat(name=self.worker, interval=interval).start()
 
     # -- the moves of a report --------------------------------------------------------------
 
-    def start(self, *, report_id: int, attempt: int, at: datetime | None = None) -> bool:
-        """Attempt `attempt` (1-based) has started; a redelivery of a started attempt is a no-op."""
+    def start(
+        self,
+        *,
+        report_id: int,
+        attempt: int,
+        at: datetime | None = None,
+        redelivered: bool = False,
+    ) -> bool:
+        """Attempt `attempt` (1-based) has started on this worker.
+
+        The same start written twice is a no-op; a redelivered message that runs again on
+        another worker process counts one more attempt.
+        """
         return self.apply(
-            REPORT_MOVES["start"], report_id, attempt=attempt, at=at or timezone.now()
+            REPORT_MOVES["start"],
+            report_id,
+            attempt=attempt,
+            at=at or timezone.now(),
+            worker=self.worker,
+            redelivered=redelivered,
         )
 
     def succeed(
@@ -77,13 +117,26 @@ class Tracker(MoveWriter):
     ) -> bool:
         at = at or timezone.now()
         return self.apply(
-            REPORT_MOVES["succeed"], report_id, attempt=attempt, started=started or at, at=at
+            REPORT_MOVES["succeed"],
+            report_id,
+            attempt=attempt,
+            started=started or at,
+            at=at,
+            worker=self.worker,
         )
 
-    def retry(self, *, report_id: int, attempt: int, error: str) -> bool:
-        """Attempt `attempt` failed and will be retried."""
+    def retry(
+        self, *, report_id: int, attempt: int, error: str, not_before: datetime | None = None
+    ) -> bool:
+        """Attempt `attempt` failed and will be retried, not before `not_before` (default now)."""
         error = clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
-        return self.apply(REPORT_MOVES["retry"], report_id, attempt=attempt, error=error)
+        return self.apply(
+            REPORT_MOVES["retry"],
+            report_id,
+            attempt=attempt,
+            error=error,
+            not_before=not_before or timezone.now(),
+        )
 
     def fail(
         self, *, report_id: int, error_type: str, error_message: str, error_traceback: str = ""
@@ -100,7 +153,9 @@ class Tracker(MoveWriter):
         )
 
     def cancel(self, *, report_id: int, reason: str) -> bool:
-        return self.apply(REPORT_MOVES["cancel"], report_id, at=timezone.now(), reason=reason)
+        return self.apply(
+            REPORT_MOVES["cancel"], report_id, at=timezone.now(), reason=cleanse_text(reason)
+        )
 
     def lose(self, *, report_ids: Iterable[int], reason: str) -> int:
         now = timezone.now()
@@ -111,6 +166,7 @@ class Tracker(MoveWriter):
 
     def steps_start(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of key (task id), report_id, attempt, at: steps started, and their workflows."""
+        rows = [{"redelivered": False, **row, "worker": self.worker} for row in rows]
         for chunk in chunks(rows):
             self.apply_many(STEP_MOVES["start"], chunk)
         earliest: dict[int, datetime] = {}
@@ -122,6 +178,7 @@ class Tracker(MoveWriter):
 
     def steps_succeed(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of key (task id), report_id, attempt, started, at; completes finished workflows."""
+        rows = [{**row, "worker": self.worker} for row in rows]
         for chunk in chunks(rows):
             self.apply_many(STEP_MOVES["succeed"], chunk)
         self.complete_workflows(report_ids={row["report_id"] for row in rows})
@@ -145,7 +202,15 @@ class Tracker(MoveWriter):
         rows = [{"key": pk, "at": now} for pk in sorted(report_ids - unfinished)]
         return sum(len(self.apply_many(WORKFLOW_MOVES["complete"], c)) for c in chunks(rows))
 
-    def step_retry(self, *, report_id: int, task_id: str, attempt: int, error: str) -> None:
+    def step_retry(
+        self,
+        *,
+        report_id: int,
+        task_id: str,
+        attempt: int,
+        error: str,
+        not_before: datetime | None = None,
+    ) -> None:
         error = clip(cleanse_text(error), aa_settings.ERROR_MESSAGE_MAX_CHARS)
         step_name = (
             AsyncActionStep.objects.filter(task_id=task_id)
@@ -154,7 +219,12 @@ class Tracker(MoveWriter):
         )
         # The step's own guard drops a late or duplicated event; only then the workflow.
         if self.apply(STEP_MOVES["retry"], task_id, attempt=attempt, error=error):
-            self.apply(WORKFLOW_MOVES["retry"], report_id, error=f"{step_name}: {error}")
+            self.apply(
+                WORKFLOW_MOVES["retry"],
+                report_id,
+                error=f"{step_name}: {error}",
+                not_before=not_before or timezone.now(),
+            )
 
     def step_fail(
         self,
@@ -197,7 +267,9 @@ class Tracker(MoveWriter):
         )
 
     def step_cancel(self, *, task_id: str, reason: str) -> bool:
-        return self.apply(STEP_MOVES["cancel"], task_id, at=timezone.now(), reason=reason)
+        return self.apply(
+            STEP_MOVES["cancel"], task_id, at=timezone.now(), reason=cleanse_text(reason)
+        )
 
     # -- the worker's hot path: written behind when this tracker has a buffer ------------------
 
@@ -209,16 +281,29 @@ class Tracker(MoveWriter):
         attempt: int,
         now: datetime,
         eager: bool = False,
+        redelivered: bool = False,
     ) -> None:
-        """A tracked task started (`task_id` given for a workflow's step)."""
-        if self.buffer is not None and not eager:
+        """A tracked task started (`task_id` given for a workflow's step).
+
+        A redelivered message is written at once: the buffer would merge its start into
+        its success and the extra attempt would not be counted.
+        """
+        if self.buffer is not None and not eager and not redelivered:
             self.buffer.started(report_id, task_id, attempt, now)
         elif task_id is not None:
             self.steps_start(
-                [{"key": task_id, "report_id": report_id, "attempt": attempt, "at": now}]
+                [
+                    {
+                        "key": task_id,
+                        "report_id": report_id,
+                        "attempt": attempt,
+                        "at": now,
+                        "redelivered": redelivered,
+                    }
+                ]
             )
         else:
-            self.start(report_id=report_id, attempt=attempt, at=now)
+            self.start(report_id=report_id, attempt=attempt, at=now, redelivered=redelivered)
 
     def task_succeeded(
         self,
@@ -228,9 +313,18 @@ class Tracker(MoveWriter):
         attempt: int,
         now: datetime,
         eager: bool = False,
+        durable: bool = False,
     ) -> None:
+        """A tracked task succeeded.
+
+        `durable` (a task acknowledged late): written before the task returns, so before
+        its message is acknowledged - a worker killed right after cannot take it along.
+        The buffer still merges the task's start into the same statement.
+        """
         if self.buffer is not None and not eager:
             self.buffer.finished(report_id, task_id, attempt, now)
+            if durable:
+                self.buffer.flush()
         elif task_id is not None:
             self.steps_succeed(
                 [
@@ -252,8 +346,12 @@ class Tracker(MoveWriter):
             self.buffer.flush()
 
     def stop(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if self.buffer is not None:
-            self.buffer.stop()
+            self.write(self.buffer.stop, what="the last buffered statuses")
+        if self.backlog is not None:
+            self.backlog.stop()
 
     # -- connections ------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from celery import Celery, Task, signals
@@ -19,6 +21,7 @@ from django.utils import timezone
 from async_actions import cancelling
 from async_actions._celery_internals import django_fixups, set_db_reuse_max
 from async_actions.conf import aa_settings
+from async_actions.heartbeats import worker_name
 from async_actions.selectors import tracking_for_task
 from async_actions.signatures import is_step, report_id_from_stamps
 from async_actions.tracker import Tracker, get_tracker, install_tracker
@@ -40,29 +43,47 @@ def _stamps(request: Any) -> dict[str, Any] | None:
 # -- the process's tracker ------------------------------------------------------------------
 
 
-def _new_tracker(app: Celery | None) -> Tracker:
+def _worker_tracker(*, manage_connections: bool, runs_tasks: bool = True) -> Tracker:
+    """A worker process's tracker: write-behind, kept writes, and (if it runs tasks) a heartbeat."""
+    tracker = Tracker(
+        flush_interval=aa_settings.TRACKING_FLUSH_INTERVAL,
+        manage_connections=manage_connections,
+        worker=worker_name(),
+        keep_writes=True,
+    )
+    if runs_tasks:
+        tracker.start_heartbeat(interval=aa_settings.HEARTBEAT_INTERVAL)
+    return tracker
+
+
+def _forks_children(worker: Any) -> bool:
+    """Whether the worker's pool forks processes that run the tasks (prefork)."""
+    pool = getattr(worker, "pool_cls", None)
+    return "prefork" in f"{getattr(pool, '__module__', '')}.{getattr(pool, '__name__', pool)}"
+
+
+def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
+    """The worker's main process (which runs tasks itself in the solo and thread pools)."""
+    app: Celery | None = getattr(sender, "app", None)
     manage = False
     if app is not None and aa_settings.WORKER_CONN_REUSE:
         for fixup in django_fixups(app):
             set_db_reuse_max(fixup, _CELERY_DB_REUSE_MAX)
             manage = True
-    return Tracker(flush_interval=aa_settings.TRACKING_FLUSH_INTERVAL, manage_connections=manage)
-
-
-def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
-    """The worker's main process (which runs tasks itself in the solo and thread pools)."""
-    install_tracker(_new_tracker(getattr(sender, "app", None)))
+    # A prefork main process runs no task, and a thread of its own (a heartbeat holding a
+    # lock or a database connection at the moment it forks) could hang or corrupt a child.
+    install_tracker(
+        _worker_tracker(manage_connections=manage, runs_tasks=not _forks_children(sender))
+    )
 
 
 def on_worker_process_init(**kwargs: Any) -> None:
-    # A forked child gets a tracker of its own (no inherited buffer or writer thread), with
-    # the connection policy its parent decided at worker_init.
+    # A forked child gets a tracker of its own (no inherited buffer, writer or heartbeat
+    # thread, and a name with its own pid), with the connection policy its parent decided.
     parent = get_tracker()
-    child = Tracker(
-        flush_interval=aa_settings.TRACKING_FLUSH_INTERVAL,
-        manage_connections=parent.manage_connections,
+    install_tracker(
+        _worker_tracker(manage_connections=parent.manage_connections), stop_previous=False
     )
-    install_tracker(child, stop_previous=False)
 
 
 def on_worker_process_shutdown(**kwargs: Any) -> None:
@@ -79,14 +100,26 @@ def _record(task: Task[Any, Any], *, finished: bool) -> None:
     report_id = report_id_from_stamps(stamps)
     if report_id is None:
         return
-    record = get_tracker().task_succeeded if finished else get_tracker().task_started
-    record(
-        report_id=report_id,
-        task_id=request.id if is_step(stamps) else None,
-        attempt=request.retries + 1,
-        now=timezone.now(),
-        eager=_is_eager(task),
-    )
+    tracker = get_tracker()
+    common: dict[str, Any] = {
+        "report_id": report_id,
+        "task_id": request.id if is_step(stamps) else None,
+        "attempt": request.retries + 1,
+        "now": timezone.now(),
+        "eager": _is_eager(task),
+    }
+    if finished:
+        # Acknowledged late: the success is written before the task returns, so before
+        # the ack - a kill -9 right after cannot take finished work with it.
+        durable = bool(task.acks_late)
+        call = partial(tracker.task_succeeded, **common, durable=durable)
+        what = f"success of report {report_id}"
+    else:
+        delivery_info = getattr(request, "delivery_info", None) or {}
+        redelivered = bool(delivery_info.get("redelivered"))
+        call = partial(tracker.task_started, **common, redelivered=redelivered)
+        what = f"start of report {report_id}"
+    tracker.write(call, what=what)
 
 
 def on_task_prerun(sender: Task[Any, Any], **kwargs: Any) -> None:
@@ -105,14 +138,26 @@ def on_task_retry(
     if report_id is None:
         return
     tracker = get_tracker()
-    tracker.flush()
     # `reason` is Celery's Retry; the error worth showing is the one it wraps.
     error = _describe(getattr(reason, "exc", None) or reason)
     attempt = (request.retries or 0) + 1
-    if is_step(_stamps(request)):
-        tracker.step_retry(report_id=report_id, task_id=request.id, attempt=attempt, error=error)
-    else:
-        tracker.retry(report_id=report_id, attempt=attempt, error=error)
+    step_task_id = request.id if is_step(_stamps(request)) else None
+    not_before = _retry_at(getattr(reason, "when", None))
+
+    def write() -> None:
+        tracker.flush()
+        if step_task_id is not None:
+            tracker.step_retry(
+                report_id=report_id,
+                task_id=step_task_id,
+                attempt=attempt,
+                error=error,
+                not_before=not_before,
+            )
+        else:
+            tracker.retry(report_id=report_id, attempt=attempt, error=error, not_before=not_before)
+
+    tracker.write(write, what=f"retry of report {report_id}")
 
 
 def on_task_failure(
@@ -124,20 +169,49 @@ def on_task_failure(
 ) -> None:
     if not task_id:
         return
+    tracker = get_tracker()
     if sender.request.id == task_id:
         report_id = report_id_from_stamps(_stamps(sender.request))
+        if report_id is None:
+            return
         step = is_step(_stamps(sender.request))
     else:
         # Sent by the worker's main process (a killed child, a hard time limit): no request
-        # context here, so look the task up by its id.
-        report_id, step = tracking_for_task(task_id)
-    if report_id is None:
-        return
-    tracker = get_tracker()
-    tracker.flush()
+        # context here, so the task is looked up by its id (in the write: it reads).
+        report_id, step = None, False
     error_type = type(exception).__name__ if exception is not None else "Error"
     message = _describe(exception)
     traceback = str(einfo.traceback) if einfo is not None else ""
+
+    def write() -> None:
+        _write_failure(
+            tracker,
+            task_id,
+            report_id,
+            step,
+            error_type=error_type,
+            message=message,
+            traceback=traceback,
+        )
+
+    tracker.write(write, what=f"failure of task {task_id}")
+
+
+def _write_failure(
+    tracker: Tracker,
+    task_id: str,
+    report_id: int | None,
+    step: bool,
+    *,
+    error_type: str,
+    message: str,
+    traceback: str,
+) -> None:
+    if report_id is None:
+        report_id, step = tracking_for_task(task_id)
+        if report_id is None:
+            return
+    tracker.flush()
     if step:
         tracker.step_fail(
             report_id=report_id,
@@ -165,6 +239,16 @@ def on_task_revoked(
 ) -> None:
     if request is None:
         return
+    tracker = get_tracker()
+    tracker.write(
+        partial(_write_revoked, tracker, request, terminated, signum, expired),
+        what=f"cancellation of task {request.id}",
+    )
+
+
+def _write_revoked(
+    tracker: Tracker, request: Any, terminated: bool, signum: Any, expired: bool
+) -> None:
     report_id = report_id_from_stamps(_stamps(request))
     step = is_step(_stamps(request))
     if report_id is None:
@@ -177,7 +261,6 @@ def on_task_revoked(
         reason = f"Terminated by signal {signum}."
     else:
         reason = "Revoked before it ran."
-    tracker = get_tracker()
     tracker.flush()
     if step:
         tracker.step_cancel(task_id=request.id, reason=reason)
@@ -187,6 +270,16 @@ def on_task_revoked(
 
 def on_task_postrun(sender: Task[Any, Any], **kwargs: Any) -> None:
     get_tracker().around_task(eager=_is_eager(sender))
+
+
+def _retry_at(when: Any) -> datetime:
+    """When the next attempt may run: Retry.when is a countdown in seconds or an ETA."""
+    now = timezone.now()
+    if isinstance(when, datetime):
+        return when if timezone.is_aware(when) else timezone.make_aware(when, UTC)
+    if isinstance(when, int | float) and not isinstance(when, bool):
+        return now + timedelta(seconds=when)
+    return now
 
 
 def _describe(exc: Any) -> str:

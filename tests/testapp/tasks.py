@@ -68,6 +68,15 @@ def kill_worker_child() -> None:
     os._exit(1)  # a child that dies mid-task, as on an out-of-memory kill
 
 
+@shared_task
+def sleep_for(seconds: float, fail: bool = False) -> float:
+    """Touches no database: runs on while the worker's database is cut."""
+    time.sleep(seconds)
+    if fail:
+        raise RuntimeError(f"failed after {seconds}s")
+    return seconds
+
+
 @shared_task(bind=True)
 def record_db_connection(self, name: str) -> None:
     """Store which database connection served this task (its server-side pid on PostgreSQL)."""

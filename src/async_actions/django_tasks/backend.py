@@ -33,6 +33,7 @@ from async_actions.django_tasks._compat import (
     task_enqueued,
 )
 from async_actions.django_tasks.enqueue_as import current_enqueue_as
+from async_actions.errors import IdempotencyConflictError
 
 
 class TaskArgumentsError(InvalidTask, TypeError):
@@ -84,13 +85,16 @@ class CeleryBackend(BaseTaskBackend):
         )
         given = current_enqueue_as()
         action = given.action or self.backend_options.actions.get(task.module_path) or task.name
-        report = start_action(
-            action,
-            signature,
-            triggered_by=given.triggered_by,
-            origin=given.origin,
-            idempotency_key=given.idempotency_key,
-        )
+        try:
+            report = start_action(
+                action,
+                signature,
+                triggered_by=given.triggered_by,
+                origin=given.origin,
+                idempotency_key=given.idempotency_key,
+            )
+        except IdempotencyConflictError as conflict:
+            raise _key_conflict(conflict) from conflict
         if report.task_name != RUN_DJANGO_TASK:
             raise InvalidTask(
                 f"The idempotency key {given.idempotency_key!r} belongs to report "
@@ -163,3 +167,20 @@ def json_arguments(
             f"(dict keys must be strings)."
         )
     return normalized[0], normalized[1]
+
+
+def _key_conflict(conflict: IdempotencyConflictError) -> InvalidTask:
+    """DEP 14's error for a key that already stands for another action."""
+    from async_actions.models import AsyncActionReport
+    from async_actions.tasks import RUN_DJANGO_TASK
+
+    task_name = (
+        AsyncActionReport.objects.filter(pk=conflict.report_id)
+        .values_list("task_name", flat=True)
+        .first()
+    )
+    what = "another run" if task_name == RUN_DJANGO_TASK else "not a django.tasks run"
+    return InvalidTask(
+        f"The idempotency key {conflict.key!r} belongs to report {conflict.report_id}, which "
+        f"is {what}: {conflict}"
+    )

@@ -1,0 +1,212 @@
+"""Publishing a started action, and the outbox of those the broker did not take.
+
+Publishing is total: whatever goes wrong is recorded on that report and never stops the
+other publishes of the same commit.
+
+- The broker accepted the message: `sent_at` stays as `start_action` wrote it in its one
+  INSERT (the time the publish was due, right after the commit). Writing it after the
+  publish would cost every start a second statement; the price is that a caller killed
+  between its commit and its publish leaves a report that says sent but never runs - the
+  reaper marks it lost after LOST_AFTER.
+- The broker could not be reached: the report stays `pending` with `sent_at` NULL, the
+  error in `send_error` and the message (kombu JSON) in `outbox`, for `reports_relay` to
+  publish later. The caller is not blocked: the publish is tried once, without retries.
+- Anything else (a serializer error, a bug in a custom Task.apply_async): the report fails
+  with that error, since publishing it again would fail the same way.
+
+`reports_relay` claims unsent reports so that several relays at once publish each exactly
+once: `SELECT ... FOR UPDATE SKIP LOCKED` where the database has it (PostgreSQL), else a
+conditional UPDATE that only one relay can win (SQLite serializes writers).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Celery, current_app
+from celery.canvas import Signature
+from celery.canvas import signature as rebuild_signature
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from kombu.exceptions import KombuError
+from kombu.utils.json import dumps, loads
+
+from async_actions.cleansing import cleanse_text, cleanse_texts
+from async_actions.conf import aa_settings
+from async_actions.models import AsyncActionReport, Status
+
+logger = logging.getLogger(__name__)
+
+# Set in a process whose publish failed: its next successful publish relays the outbox.
+_relay_wanted = False
+
+
+def _broker_errors(app: Celery) -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the broker is unreachable", for this app's transport."""
+    connection = app.connection_for_write()
+    try:
+        return (KombuError, OSError, *connection.connection_errors, *connection.channel_errors)
+    finally:
+        connection.release()
+
+
+def _connected(producer: Any) -> Any:
+    """`producer`, its connection tried twice at once if it has none (never kombu's 4 s)."""
+    connection = producer.connection
+    if not connection.connected:
+        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+    return producer
+
+
+def _publish(signature: Signature, producer: Any = None) -> None:
+    """Publish once, no retry policy: a down broker must not block the caller.
+
+    Celery's default retry policy waits ~0.6 s per publish, and kombu retries a connection
+    for `broker_connection_timeout` (4 s) before that; a broker error here is for the
+    outbox to handle.
+    """
+    if producer is not None and type(signature) is Signature:
+        signature.apply_async(retry=False, producer=producer)
+        return
+    with signature.app.producer_or_acquire() as own:
+        signature.apply_async(retry=False, producer=_connected(own))
+
+
+def report_publish(report: AsyncActionReport, signature: Signature) -> bool:
+    """Publish `signature` for `report` (after commit); True if the broker took it.
+
+    `report` is updated in memory too, so the object `start_action` returned tells the truth.
+    """
+    return bool(reports_publish([(report, signature)]))
+
+
+def reports_publish(sends: Sequence[tuple[AsyncActionReport, Signature]]) -> int:
+    """Publish many over one producer connection; each failure is recorded on its report.
+
+    Returns how many the broker took.
+    """
+    global _relay_wanted
+    sent: list[AsyncActionReport] = []
+    app = sends[0][1].app
+    if app.conf.task_always_eager:  # run here and now (tests): no broker to connect to
+        for _, signature in sends:
+            signature.apply_async()
+        return len(sends)
+    try:
+        with app.producer_or_acquire() as producer:
+            _connected(producer)
+            for report, signature in sends:
+                try:
+                    _publish(signature, producer)
+                except Exception as exc:  # total: recorded on the report, never raised
+                    _record_failure(report, signature, exc)
+                else:
+                    sent.append(report)
+    except Exception as exc:  # no connection at all: each report gets the error
+        for report, signature in sends[len(sent) :]:
+            if report.send_error == "" and report.status == Status.PENDING:
+                _record_failure(report, signature, exc)
+    if sent and _relay_wanted:
+        _relay_wanted = False
+        reports_relay(app=app, limit=100)
+    return len(sent)
+
+
+def _record_failure(report: AsyncActionReport, signature: Signature, exc: Exception) -> None:
+    global _relay_wanted
+    described = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, _broker_errors(signature.app)):
+        logger.warning("Broker unreachable, report %s kept in the outbox: %s", report.pk, exc)
+        _relay_wanted = True
+        _update(report, sent_at=None, send_error=cleanse_text(described), outbox=dumps(signature))
+        return
+    logger.exception("Could not publish async action report %s", report.pk)
+    message, trace = cleanse_texts(
+        f"Could not publish the task {signature.task!r}: {described}", traceback.format_exc()
+    )
+    _update(
+        report,
+        sent_at=None,
+        status=Status.FAILED,
+        finished_at=timezone.now(),
+        error_type=type(exc).__name__[:255],
+        error_message=message[: aa_settings.ERROR_MESSAGE_MAX_CHARS],
+        error_traceback=trace[-aa_settings.TRACEBACK_MAX_CHARS :],
+        send_error=message[: aa_settings.ERROR_MESSAGE_MAX_CHARS],
+    )
+
+
+def _update(report: AsyncActionReport, *, pending_only: bool = True, **fields: Any) -> None:
+    """Write `fields` (while the report is still pending); mirror them on the object."""
+    reports = AsyncActionReport.objects.filter(pk=report.pk)
+    try:
+        (reports.filter(status=Status.PENDING) if pending_only else reports).update(**fields)
+    except DatabaseError:
+        # The message's fate cannot be recorded now; the reaper finds the report later.
+        logger.exception("Could not record the publish of report %s", report.pk)
+        return
+    for name, value in fields.items():
+        setattr(report, name, value)
+
+
+def _unsent() -> QuerySet[AsyncActionReport]:
+    return (
+        AsyncActionReport.objects.filter(status=Status.PENDING, sent_at__isnull=True)
+        .exclude(outbox="")
+        .order_by("pk")
+    )
+
+
+def reports_relay(*, app: Celery | None = None, limit: int = 500) -> int:
+    """Publish up to `limit` reports the broker did not take; returns how many it took."""
+    app = app or current_app
+    using = router.db_for_write(AsyncActionReport)
+    if connections[using].features.has_select_for_update_skip_locked:
+        return _relay_locked(app, using, limit)
+    return _relay_claimed(app, limit)
+
+
+def _relay_locked(app: Celery, using: str, limit: int) -> int:
+    sent = 0
+    with transaction.atomic(using=using):
+        for report in _unsent().select_for_update(skip_locked=True)[:limit]:
+            # Published while the row is locked, on purpose: the lock is the claim that keeps
+            # other relays off it. The report itself was committed long ago; a worker's start
+            # write waits for this commit on the row lock.
+            if not _relay_one(app, report):  # noqa: AA102
+                break  # the broker is still down: leave the rest for the next run
+            sent += 1
+    return sent
+
+
+def _relay_claimed(app: Celery, limit: int) -> int:
+    sent = 0
+    for report in list(_unsent()[:limit]):
+        # The claim: only one relay's UPDATE finds the report still unsent.
+        if not _unsent().filter(pk=report.pk).update(sent_at=timezone.now()):
+            continue
+        report.sent_at = None
+        if not _relay_one(app, report, claimed=True):
+            break
+        sent += 1
+    return sent
+
+
+def _relay_one(app: Celery, report: AsyncActionReport, *, claimed: bool = False) -> bool:
+    """Publish one unsent report; False if the broker is still unreachable."""
+    signature = rebuild_signature(loads(report.outbox), app=app)
+    try:
+        _publish(signature)
+    except Exception as exc:
+        if claimed:  # give the claim back
+            AsyncActionReport.objects.filter(pk=report.pk).update(sent_at=None)
+        _record_failure(report, signature, exc)
+        return report.status != Status.PENDING  # failed for good: go on with the others
+    AsyncActionReport.objects.filter(pk=report.pk).update(
+        sent_at=timezone.now(), outbox="", send_error=""
+    )
+    return True
