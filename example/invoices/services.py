@@ -7,6 +7,7 @@ about Celery beyond `start_action`: what runs in which order is `workflows.py`'s
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -87,9 +88,12 @@ def accounts_sync_start(
     return report
 
 
-def accounts_sync_start_scheduled() -> AsyncActionReport:
-    """Beat's sync of every account: firing twice in one schedule slot starts one action."""
-    slot = int(timezone.now().timestamp() // settings.INVOICES_SYNC_EVERY)
+def accounts_sync_start_scheduled(*, at: datetime | None = None) -> AsyncActionReport:
+    """Beat's sync of every account: firing twice in one schedule slot starts one action.
+
+    `at` (default: now) says which slot.
+    """
+    slot = int((at or timezone.now()).timestamp() // settings.INVOICES_SYNC_EVERY)
     return accounts_sync_start(
         origin=Origin.SCHEDULE, idempotency_key=f"invoices:schedule:all:{slot}"
     )
