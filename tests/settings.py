@@ -70,7 +70,9 @@ globals().update(broker_settings(folder=os.path.join(_tmp, "broker")))
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Chords need a result backend: Redis beside a Redis broker, else the database itself.
 _broker_url: str = globals()["CELERY_BROKER_URL"]
-CELERY_RESULT_BACKEND = _broker_url if _broker_url.startswith("redis") else "django-db"
+CELERY_RESULT_BACKEND = os.environ.get("AA_TEST_RESULT_BACKEND") or (
+    _broker_url if _broker_url.startswith("redis") else "django-db"
+)
 
 # Tests start a worker with AA_TEST_FLUSH_INTERVAL=0 to cover the write-at-once path.
 if "AA_TEST_FLUSH_INTERVAL" in os.environ:

@@ -110,11 +110,40 @@ def test_a_frozen_worker_is_lost_and_its_real_outcome_replaces_lost(
     assert report.error_message == ""  # the lost explanation went with the lost status
 
 
-def test_a_worker_lost_error_shows_the_attempt_and_its_start(async_actions_worker):
-    report = wait_for_report(start_action("Die", tasks.kill_worker_child.s()))
+def test_a_worker_lost_error_shows_the_attempt_and_its_start(async_actions_start_worker, queue):
+    async_actions_start_worker("lost", queue=queue)
+    report = wait_for_report(start_action("Die", tasks.kill_worker_child.s().set(queue=queue)))
 
     assert report.status == Status.FAILED and report.error_type == "WorkerLostError"
     assert report.attempts >= 1 and report.started_at is not None
+
+
+@pytest.mark.skipif(
+    os.environ.get("AA_DATABASE") != "postgres", reason="kills server-side PostgreSQL backends"
+)
+def test_a_child_lost_after_the_database_dropped_the_main_process_connection(
+    async_actions_start_worker, queue
+):
+    # The main process writes a killed child's failure (with a database result backend,
+    # Celery's own write comes first). Its connection must not outlive the write: the
+    # database dropping it made the next failure unwritable and broke every new child.
+    async_actions_start_worker(
+        "main-conn", queue=queue, env={"AA_TEST_RESULT_BACKEND": "django-db"}
+    )
+    first = wait_for_report(start_action("Die", tasks.kill_worker_child.s().set(queue=queue)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+    second = wait_for_report(
+        start_action("Die again", tasks.kill_worker_child.s().set(queue=queue))
+    )
+    after = wait_for_report(start_action("After", tasks.add.s(1, 2).set(queue=queue)))
+
+    assert [r.error_type for r in (first, second)] == ["WorkerLostError"] * 2
+    assert after.status == Status.OK  # the children forked since work
 
 
 def test_the_broker_stopped_and_restarted(async_actions_start_worker, queue):

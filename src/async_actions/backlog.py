@@ -60,7 +60,7 @@ class Backlog:
         try:
             write()
         except DatabaseError as exc:
-            _close_broken_connections()
+            close_connections()
             with self._lock:
                 self._kept.append(_Kept(what, write, time.monotonic()))
                 self._outage(exc, what)
@@ -76,7 +76,7 @@ class Backlog:
             try:
                 kept.write()
             except DatabaseError as exc:
-                _close_broken_connections()
+                close_connections()
                 if time.monotonic() - kept.since > self.window:
                     with self._lock:
                         self._kept.popleft()
@@ -150,8 +150,8 @@ class Backlog:
             connections.close_all()  # this thread's own connections
 
 
-def _close_broken_connections() -> None:
-    """Drop this thread's connections after a database error: the next try reconnects."""
+def close_connections() -> None:
+    """Drop this thread's connections (after a database error: the next try reconnects)."""
     for connection in connections.all(initialized_only=True):
         try:
             connection.close()

@@ -25,7 +25,7 @@ from typing import Any
 from django.db import close_old_connections
 from django.utils import timezone
 
-from async_actions.backlog import Backlog
+from async_actions.backlog import Backlog, close_connections
 from async_actions.buffer import WriteBehind
 from async_actions.cleansing import cleanse_text, cleanse_texts
 from async_actions.conf import aa_settings
@@ -63,6 +63,7 @@ class Tracker(MoveWriter):
         manage_connections: bool = False,
         worker: str = "",
         keep_writes: bool = False,
+        keeps_connections: bool = True,
     ) -> None:
         # Let Django's CONN_MAX_AGE rules, not Celery's close-every-task, decide (worker only).
         self.manage_connections = manage_connections
@@ -72,13 +73,21 @@ class Tracker(MoveWriter):
         # A worker keeps the writes the database did not take and retries them (backlog).
         self.backlog = Backlog(window=aa_settings.WRITE_RETRY_WINDOW) if keep_writes else None
         self.heartbeat: Heartbeat | None = None
+        # False in a prefork main process: it writes rarely (a killed child's failure), and a
+        # connection it kept would go stale (a database restart kills it) and be inherited
+        # by every child it forks, where Celery's fork handling fails on a dead one.
+        self.keeps_connections = keeps_connections
 
     def write(self, call: Callable[[], object], *, what: str) -> None:
         """Run a worker-side write; if the database cannot take it, keep it for later."""
-        if self.backlog is None:
-            call()
-        else:
-            self.backlog.run(call, what=what)
+        try:
+            if self.backlog is None:
+                call()
+            else:
+                self.backlog.run(call, what=what)
+        finally:
+            if not self.keeps_connections:
+                close_connections()
 
     def start_heartbeat(self, *, interval: float) -> None:
         self.heartbeat = Heartbeat(name=self.worker, interval=interval).start()

@@ -50,6 +50,7 @@ def _worker_tracker(*, manage_connections: bool, runs_tasks: bool = True) -> Tra
         manage_connections=manage_connections,
         worker=worker_name(),
         keep_writes=True,
+        keeps_connections=runs_tasks,
     )
     if runs_tasks:
         tracker.start_heartbeat(interval=aa_settings.HEARTBEAT_INTERVAL)
