@@ -171,12 +171,6 @@ def test_the_broker_stopped_and_restarted(async_actions_start_worker, queue):
 @pytest.mark.skipif(
     os.environ.get("AA_DATABASE") != "postgres", reason="cuts a TCP connection to PostgreSQL"
 )
-@pytest.mark.xfail(
-    os.environ.get("AA_BROKER") == "rabbitmq",
-    reason="Known defect, open: on RabbitMQ a success written while the database is cut stays "
-    "'running' after the database is back (passes on Redis); see the session note of issue 10.",
-    strict=False,
-)
 def test_the_database_cut_while_tasks_finish_loses_no_outcome(async_actions_start_worker, queue):
     settings_dict = connection.settings_dict
     with TcpProxy(settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432)) as db:

@@ -9,12 +9,14 @@ in module globals): the report id travels in the message, the state lives in the
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from traceback import format_exception
 from typing import Any
 
-from celery import Celery, Task, signals
+from celery import Celery, Task, signals, states
 from celery.utils.dispatch import Signal
 from django.utils import timezone
 
@@ -28,6 +30,10 @@ from async_actions.tracker import Tracker, get_tracker, install_tracker
 
 logger = logging.getLogger(__name__)
 
+# The task whose success postrun just recorded, for task_internal_error, which Celery
+# sends after postrun when the result backend then failed (per thread: the thread pool).
+_succeeded = threading.local()
+
 # Large enough that Celery's own per-task close never happens in practice.
 _CELERY_DB_REUSE_MAX = 2**31
 
@@ -37,6 +43,9 @@ def _is_eager(task: Task[Any, Any]) -> bool:
 
 
 def _stamps(request: Any) -> dict[str, Any] | None:
+    if isinstance(request, dict):  # the raw request a task_internal_error handler gets
+        stamps: dict[str, Any] | None = request.get("stamps")
+        return stamps
     return getattr(request, "stamps", None)
 
 
@@ -128,8 +137,6 @@ def on_task_prerun(sender: Task[Any, Any], **kwargs: Any) -> None:
     _record(sender, finished=False)
 
 
-def on_task_success(sender: Task[Any, Any], **kwargs: Any) -> None:
-    _record(sender, finished=True)
 
 
 def on_task_retry(
@@ -269,8 +276,56 @@ def _write_revoked(
     tracker.cancel(report_id=report_id, reason=reason)
 
 
-def on_task_postrun(sender: Task[Any, Any], **kwargs: Any) -> None:
+def on_task_postrun(sender: Task[Any, Any], state: str | None = None, **kwargs: Any) -> None:
+    # The success is recorded here, not at task_success: Celery sends that one only after
+    # the result backend stored the result, so a database result backend that cannot write
+    # (the database is down) would take the success with it. postrun comes in any case,
+    # still before the message is acknowledged.
+    if state == states.SUCCESS:
+        _succeeded.task_id = sender.request.id
+        _record(sender, finished=True)
     get_tracker().around_task(eager=_is_eager(sender))
+
+
+def on_task_internal_error(
+    sender: Task[Any, Any],
+    task_id: str | None = None,
+    request: Any = None,
+    exception: BaseException | None = None,
+    einfo: Any = None,
+    **kwargs: Any,
+) -> None:
+    """Celery failed outside the task's body: most often the result backend could not write.
+
+    A success is already recorded (postrun). A body that raised has no task_failure then
+    (Celery's failure handling stopped at the backend), so its error, the first of the
+    chain of exceptions, is recorded here.
+    """
+    succeeded, _succeeded.task_id = getattr(_succeeded, "task_id", None), None
+    report_id = report_id_from_stamps(_stamps(request))
+    if report_id is None or not task_id or succeeded == task_id:
+        return
+    first = exception
+    while first is not None and first.__context__ is not None:
+        first = first.__context__
+    tracker = get_tracker()
+    step = is_step(_stamps(request))
+    error_type = type(first).__name__ if first is not None else "Error"
+    message = _describe(first)
+    trace = "".join(format_exception(first)) if first is not None else ""
+    tracker.write(
+        partial(
+            _write_failure,
+            tracker,
+            task_id,
+            report_id,
+            step,
+            error_type=error_type,
+            message=message,
+            traceback=trace,
+        ),
+        what=f"failure of task {task_id}",
+    )
 
 
 def _retry_at(when: Any) -> datetime:
@@ -297,10 +352,10 @@ def connect_signals() -> None:
         signals.task_received: cancelling.on_task_received,
         signals.task_prerun: on_task_prerun,
         signals.task_retry: on_task_retry,
-        signals.task_success: on_task_success,
         signals.task_failure: on_task_failure,
         signals.task_revoked: on_task_revoked,
         signals.task_postrun: on_task_postrun,
+        signals.task_internal_error: on_task_internal_error,
         signals.worker_process_init: on_worker_process_init,
         signals.worker_process_shutdown: on_worker_process_shutdown,
         # Solo and thread pools run tasks in the main process, which has no process_shutdown.
