@@ -41,3 +41,43 @@ def test_kombus_filesystem_channel_still_has_the_put_our_transport_overrides():
     assert list(inspect.signature(put).parameters)[:3] == ["self", "queue", "payload"], (
         "kombu.transport.filesystem.Channel._put changed"
     )
+
+
+def test_a_plain_tasks_freeze_only_sets_its_task_id():
+    from async_actions._celery_internals import freeze_task
+    from tests.testapp import tasks
+
+    celery_frozen, ours = tasks.add.s(1, 2), tasks.add.s(1, 2)
+    task_id = celery_frozen.freeze().id
+    ours.options["task_id"] = task_id
+    assert freeze_task(ours) == task_id
+    assert dict(ours) == dict(celery_frozen), "Signature.freeze() sets more than task_id"
+    assert freeze_task(tasks.add.s(1, 2)) != task_id  # a new one when none is set
+
+
+def test_stamping_a_plain_task_sets_the_options_celery_stamp_sets():
+    from async_actions._celery_internals import stamp_task_options
+    from tests.testapp import tasks
+
+    for before in ({}, {"stamped_headers": ["mine"], "mine": 1}):
+        celery_stamped = tasks.add.s(1, 2).set(**before)
+        ours = tasks.add.s(1, 2).set(**before)
+        celery_stamped.stamp(report=7, step=1)
+        stamp_task_options(ours, {"report": 7, "step": 1})
+        assert sorted(ours.options.pop("stamped_headers")) == sorted(
+            celery_stamped.options.pop("stamped_headers")
+        ), "Signature.stamp() names its stamps differently"
+        assert ours.options == celery_stamped.options, "Signature.stamp() changed"
+
+
+def test_function_tasks_have_celerys_argument_checker():
+    import pytest
+
+    from async_actions._celery_internals import argument_checker
+    from tests.testapp import tasks
+
+    checker = argument_checker(tasks.add)
+    assert checker is not None, "Task.__header__ (Celery's argument check) is gone"
+    checker(1, 2)
+    with pytest.raises(TypeError):
+        checker(1, 2, 3)

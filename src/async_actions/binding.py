@@ -16,6 +16,7 @@ from typing import Any
 
 from celery.canvas import Signature, _chain, chord, group
 
+from async_actions._celery_internals import argument_checker
 from async_actions.errors import InvalidActionError
 
 _PREVIOUS_RESULT = object()
@@ -49,21 +50,40 @@ def calls(sig: Signature, receives_result: bool = False) -> Iterator[tuple[Signa
 def check_arguments(signature: Signature) -> None:
     """Raise InvalidActionError naming the task whose arguments do not fit its parameters."""
     for sig, receives_result in calls(signature):
-        task = sig.app.tasks.get(sig.task or "")
-        if task is None or not getattr(task, "typing", True):
-            continue  # not ours to check: unknown here, or the task opted out of typing
-        parameters = _parameters(task.run)
-        if parameters is None:
-            continue
-        args = tuple(sig.args or ())
-        if receives_result:
-            args = (_PREVIOUS_RESULT, *args)
-        try:
-            parameters.bind(*args, **dict(sig.kwargs or {}))
-        except TypeError as exc:
-            given = "the previous task's result, then " if receives_result else ""
-            raise InvalidActionError(
-                f"The arguments of {sig.task!r} do not fit its parameters {parameters}: {exc} "
-                f"(it would be called with {given}args={tuple(sig.args or ())!r:.200}, "
-                f"kwargs={dict(sig.kwargs or {})!r:.200})."
-            ) from exc
+        check_task_arguments(sig, receives_result=receives_result)
+
+
+def check_task_arguments(sig: Signature, *, receives_result: bool) -> None:
+    """The same for one task's signature (`receives_result`: a previous task's result first)."""
+    task = sig.app.tasks.get(sig.task or "")
+    if task is None or not getattr(task, "typing", True):
+        return  # not ours to check: unknown here, or the task opted out of typing
+    args = tuple(sig.args or ())
+    kwargs = dict(sig.kwargs or {})
+    if receives_result:
+        args = (_PREVIOUS_RESULT, *args)
+    try:
+        _bind(task, args, kwargs)
+    except TypeError as exc:
+        given = "the previous task's result, then " if receives_result else ""
+        raise InvalidActionError(
+            f"The arguments of {sig.task!r} do not fit its parameters "
+            f"{_parameters(task.run) or '(unknown)'}: {exc} "
+            f"(it would be called with {given}args={tuple(sig.args or ())!r:.200}, "
+            f"kwargs={dict(sig.kwargs or {})!r:.200})."
+        ) from exc
+
+
+def _bind(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Raise TypeError if `run` cannot be called so, the way Celery checks when it publishes.
+
+    Celery's own checker (a function with the task's parameters, for function-based
+    tasks) costs a plain call; class-based tasks are bound with inspect.
+    """
+    checker = argument_checker(task)
+    if checker is not None:
+        checker(*args, **kwargs)
+        return
+    parameters = _parameters(task.run)
+    if parameters is not None:
+        parameters.bind(*args, **kwargs)

@@ -35,6 +35,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from kombu.utils.json import dumps, loads
 
+from async_actions._celery_internals import plain_task, publish_task
 from async_actions.cleansing import cleanse_text, cleanse_texts
 from async_actions.conf import aa_settings
 from async_actions.models import AsyncActionReport, Status
@@ -69,6 +70,9 @@ def _publish(signature: Signature, producer: Any = None) -> None:
     for `broker_connection_timeout` (4 s) before that; a broker error here is for the
     outbox to handle.
     """
+    if producer is not None and plain_task(signature):
+        publish_task(signature, retry=False, producer=producer)
+        return
     if producer is not None and type(signature) is Signature:
         signature.apply_async(retry=False, producer=producer)
         return

@@ -19,10 +19,12 @@ from celery.canvas import Signature
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
+from async_actions._celery_internals import freeze_task, plain_task
 from async_actions.cancelling import report_request_cancel
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 from async_actions.idempotency import check_key, check_same_action, fingerprint
+from async_actions.inserting import insert_report, new_report
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
 from async_actions.outbox import report_publish, reports_publish
 from async_actions.signals import action_started
@@ -89,12 +91,14 @@ def _user_or_none(user: Any) -> Any:
 def _prepare(spec: ActionSpec) -> _Prepared:
     """Check everything and build the report's fields: the one place that knows them."""
     action = _check_action(spec.action)
-    steps = check_signature(spec.signature)
+    if not isinstance(spec.signature, Signature):
+        check_signature(spec.signature)  # raises, naming what it got instead
+    stored = stored_signature(spec.signature)  # before ids and stamps: a retry gets its own
+    steps = check_signature(spec.signature, json_encodable=stored is not None)
     origin = _check_origin(spec.origin, spec.triggered_by)  # an anonymous user means origin user
     triggered_by = _user_or_none(spec.triggered_by)
     key = check_key(spec.idempotency_key)
     is_workflow = steps[0].signature is not spec.signature
-    stored = stored_signature(spec.signature)  # before ids and stamps: a retry gets its own
     if is_workflow:
         signature = spec.signature.clone()
         try:
@@ -103,9 +107,11 @@ def _prepare(spec: ActionSpec) -> _Prepared:
             raise InvalidActionError(f"This workflow cannot be started: {exc}") from exc
         steps = leaves(signature)  # of the frozen clone: their task ids are set now
     else:
-        # One task: a shallow copy with its own options is all a clone does that matters.
+        # One task: a copy with its own options, so the caller's signature stays unchanged.
         signature = spec.signature.clone()
-        final_task_id = signature.freeze().id
+        final_task_id = (
+            freeze_task(signature) if plain_task(signature) else signature.freeze().id
+        )
         steps = [StepSpec(signature=signature, position=0, branch="")]
     fields = {
         "action": action,
@@ -161,8 +167,8 @@ def start_action(
     using = router.db_for_write(AsyncActionReport)
     if not prepared.needs_transaction:
         # One INSERT; in autocommit Django runs the on_commit publish right away.
-        report = AsyncActionReport(**prepared.fields)
-        report.save(force_insert=True, using=using)
+        report = new_report(prepared.fields)
+        insert_report(report, using, given=prepared.fields)
         stamp_task(prepared.signature, report.pk, step=False)
         transaction.on_commit(partial(report_publish, report, prepared.signature), using=using)
         action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)

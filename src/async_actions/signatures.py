@@ -8,7 +8,8 @@ from celery.canvas import Signature
 from kombu.exceptions import EncodeError
 from kombu.serialization import dumps
 
-from async_actions.binding import check_arguments
+from async_actions._celery_internals import plain_task, stamp_task_options
+from async_actions.binding import check_arguments, check_task_arguments
 from async_actions.canvas import StepSpec, leaves, needs_chords
 from async_actions.errors import InvalidActionError
 
@@ -18,16 +19,23 @@ REPORT_ID_STAMP = "async_action_report_id"
 STEP_STAMP = "async_action_step"
 
 
-def check_signature(signature: Any, *, caller: str = "start_action()") -> list[StepSpec]:
+def check_signature(
+    signature: Any, *, caller: str = "start_action()", json_encodable: bool = False
+) -> list[StepSpec]:
     """Fail now, with a clear message, on anything the broker or the worker would reject later.
 
-    Returns the tasks of the signature or canvas, in workflow order.
+    Returns the tasks of the signature or canvas, in workflow order. `json_encodable`: the
+    caller has encoded the whole signature with kombu's JSON (its arguments need no check
+    of their own for tasks sent as JSON).
     """
     if not isinstance(signature, Signature):
         raise InvalidActionError(
             f"{caller} needs a Celery signature or canvas such as my_task.s(1, 2), "
             f"got {type(signature).__name__}: {signature!r:.100}"
         )
+    if plain_task(signature):  # one task, the common case: no canvas to walk
+        check_task(signature, json_encodable=json_encodable)
+        return [StepSpec(signature=signature, position=0, branch="")]
     steps = leaves(signature)
     if not steps:
         raise InvalidActionError(f"{caller} was given an empty workflow: it has no tasks.")
@@ -36,7 +44,7 @@ def check_signature(signature: Any, *, caller: str = "start_action()") -> list[S
             raise InvalidActionError(
                 f"Task {number} of the workflow is not a signature: {step.signature!r:.100}"
             )
-        _check_task(step.signature)
+        _check_task(step.signature, json_encodable=json_encodable)
     check_arguments(signature)
     if needs_chords(signature):
         try:
@@ -64,9 +72,17 @@ def _task_serializer(app: Any, name: str) -> str:
     return serializer
 
 
-def _check_task(signature: Signature) -> None:
+def check_task(signature: Signature, *, json_encodable: bool = False) -> None:
+    """The checks of one task's signature: registered, arguments encodable and fitting."""
+    _check_task(signature, json_encodable=json_encodable)
+    check_task_arguments(signature, receives_result=False)
+
+
+def _check_task(signature: Signature, *, json_encodable: bool) -> None:
     name = str(signature.task)
     serializer = signature.options.get("serializer") or _task_serializer(signature.app, name)
+    if serializer == "json" and json_encodable:
+        return  # the caller encoded the whole signature as JSON already
     try:
         dumps((signature.args, signature.kwargs), serializer=serializer)
     except EncodeError as exc:
@@ -80,7 +96,10 @@ def stamp_task(signature: Signature, report_id: int, *, step: bool) -> None:
     stamps: dict[str, Any] = {REPORT_ID_STAMP: report_id}
     if step:
         stamps[STEP_STAMP] = 1
-    signature.stamp(**stamps)
+    if plain_task(signature):
+        stamp_task_options(signature, stamps)  # what stamp() does, at a fraction of its cost
+    else:
+        signature.stamp(**stamps)
 
 
 def is_step(stamps: dict[str, Any] | None) -> bool:

@@ -37,10 +37,12 @@ def _strip_run_options(value: Any) -> None:
             for name in _RUN_OPTIONS:
                 options.pop(name, None)
         for item in value.values():
-            _strip_run_options(item)
+            if isinstance(item, dict | list):
+                _strip_run_options(item)
     elif isinstance(value, list):
         for item in value:
-            _strip_run_options(item)
+            if isinstance(item, dict | list):
+                _strip_run_options(item)
 
 
 def signature_from_storage(data: dict[str, Any]) -> Signature:

@@ -1,0 +1,150 @@
+"""The one INSERT of a single-task start, compiled once per database.
+
+Django compiles an INSERT on every `save()`; for the report's 36 columns that costs about
+half as much CPU as running the statement (measured: ~0.16 ms of ~0.36 ms). A start always
+writes the same columns, so the statement is compiled once per database alias by Django's
+own compiler, and each start only converts its values (`get_db_prep_save`, as `save()`
+does) and runs it.
+
+It is what `save(force_insert=True)` writes, minus what a start does not need: no model
+signals are sent. So when anything listens to `pre_save`/`post_save` for the report model,
+and on a database that cannot return the new id from the INSERT, `save()` is used instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models import Field, ForeignKey, signals
+from django.db.models.sql import InsertQuery
+
+from async_actions.models import AsyncActionReport
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    fields: tuple[Field[Any, Any], ...]  # every concrete field but the id, in the statement's order
+    # Each field's database value as a new report has it (its default): a start sets only
+    # a few fields, so only those are converted per start.
+    defaults: tuple[Any, ...]
+    index: dict[str, int]  # field name -> its position in the statement
+    # Fields whose value is new for every report (a callable default, auto_now_add).
+    always_new: tuple[str, ...]
+
+
+# database alias -> its compiled statement (settings do not change while a process runs)
+_compiled: dict[str, _Compiled] = {}
+
+def _compile(using: str) -> _Compiled:
+    meta = AsyncActionReport._meta
+    fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
+    template = AsyncActionReport()
+    query = InsertQuery(AsyncActionReport)
+    query.insert_values(fields, [template])
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = [meta.pk]
+    [(sql, _)] = compiler.as_sql()
+    connection = connections[using]
+    compiled = _compiled[using] = _Compiled(
+        sql=sql,
+        fields=fields,
+        defaults=tuple(
+            field.get_db_prep_save(getattr(template, field.attname), connection)
+            for field in fields
+        ),
+        index={field.name: position for position, field in enumerate(fields)},
+        always_new=tuple(field.name for field in fields if _new_each_time(field)),
+    )
+    return compiled
+
+
+@dataclass(frozen=True)
+class _Blank:
+    """How to make a new report's attribute values: its fields, in model order."""
+
+    fields: tuple[Field[Any, Any], ...]
+    constants: tuple[Any, ...]  # each field's default (None where it is made anew)
+
+
+_blank: list[_Blank] = []
+
+
+def _blank_report() -> _Blank:
+    if not _blank:
+        fields = tuple(AsyncActionReport._meta.concrete_fields)
+        _blank.append(
+            _Blank(
+                fields=fields,
+                constants=tuple(
+                    None if _new_each_time(field) else field.get_default() for field in fields
+                ),
+            )
+        )
+    return _blank[0]
+
+
+def new_report(fields: dict[str, Any]) -> AsyncActionReport:
+    """`AsyncActionReport(**fields)`, built the way Django builds a row it read (positionally).
+
+    Django's keyword form looks every one of the 37 fields up in the keywords; a start
+    makes one report per call, so the cheaper form is worth its few lines.
+    """
+    blank = _blank_report()
+    values = list(blank.constants)
+    related: list[tuple[ForeignKey[Any, Any], Any]] = []
+    for position, field in enumerate(blank.fields):
+        if field.name in fields:
+            value = fields[field.name]
+            if isinstance(field, ForeignKey) and value is not None:
+                related.append((field, value))
+                value = value.pk
+            values[position] = value
+        elif _new_each_time(field) and field.has_default():
+            values[position] = field.get_default()
+    report = AsyncActionReport(*values)
+    for field, value in related:
+        field.set_cached_value(report, value)  # report.triggered_by needs no query
+    return report
+
+
+def _new_each_time(field: Field[Any, Any]) -> bool:
+    return (
+        (field.has_default() and callable(field.default))
+        or getattr(field, "auto_now", False)
+        or getattr(field, "auto_now_add", False)
+    )
+
+
+def _needs_save(using: str) -> bool:
+    return (
+        not connections[using].features.can_return_columns_from_insert
+        or signals.pre_save.has_listeners(AsyncActionReport)
+        or signals.post_save.has_listeners(AsyncActionReport)
+    )
+
+
+def insert_report(report: AsyncActionReport, using: str, given: Iterable[str]) -> None:
+    """INSERT the unsaved `report` and set its id, as `report.save(force_insert=True)` does.
+
+    `given`: the fields the report was created with; every other one has its default.
+    """
+    if _needs_save(using):
+        report.save(force_insert=True, using=using)
+        return
+    compiled = _compiled.get(using) or _compile(using)
+    connection = connections[using]
+    params = list(compiled.defaults)
+    for name in (*compiled.always_new, *given):
+        position = compiled.index[name]
+        field = compiled.fields[position]
+        params[position] = field.get_db_prep_save(field.pre_save(report, True), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        row = cursor.fetchone()
+    report.pk = row[0]
+    report._state.adding = False
+    report._state.db = using

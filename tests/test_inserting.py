@@ -1,0 +1,83 @@
+"""The compiled INSERT of a start writes the row Django's save() writes."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models.signals import post_save
+
+from async_actions.inserting import insert_report, new_report
+from async_actions.models import AsyncActionReport
+from async_actions.services import ActionSpec, _prepare
+from tests.testapp import tasks
+
+pytestmark = pytest.mark.django_db
+
+# Made anew for every report, so never equal between two.
+_OWN = {"id", "public_id", "created_at"}
+
+
+def _row(report):
+    return {
+        field.attname: value
+        for field in AsyncActionReport._meta.concrete_fields
+        if field.attname not in _OWN
+        for value in [getattr(AsyncActionReport.objects.get(pk=report.pk), field.attname)]
+    }
+
+
+def _fields():
+    user = get_user_model().objects.create(username="ada")
+    return _prepare(
+        ActionSpec("Compiled", tasks.add.s(1, 2).set(countdown=30), triggered_by=user)
+    ).fields
+
+
+def test_the_compiled_insert_writes_what_save_writes():
+    fields = _fields()
+    saved = AsyncActionReport(**fields)
+    saved.save(force_insert=True)
+    inserted = new_report(fields)
+    insert_report(inserted, connection.alias, given=fields)
+
+    assert inserted.pk is not None and inserted.pk != saved.pk
+    assert not inserted._state.adding and inserted._state.db == connection.alias
+    assert _row(inserted) == _row(saved)
+    assert inserted.public_id != saved.public_id
+    assert AsyncActionReport.objects.get(pk=inserted.pk).public_id == inserted.public_id
+
+
+def test_a_new_report_is_the_one_keywords_make_and_knows_its_user():
+    fields = _fields()
+    positional, keywords = new_report(fields), AsyncActionReport(**fields)
+    for field in AsyncActionReport._meta.concrete_fields:
+        if field.attname not in _OWN:
+            assert getattr(positional, field.attname) == getattr(keywords, field.attname), field
+    with django_assert_no_queries():
+        assert positional.triggered_by == fields["triggered_by"]
+
+
+def test_with_a_post_save_receiver_the_report_is_saved_by_django_and_the_receiver_runs():
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=AsyncActionReport)
+    try:
+        fields = _fields()
+        report = new_report(fields)
+        insert_report(report, connection.alias, given=fields)
+    finally:
+        post_save.disconnect(receiver, sender=AsyncActionReport)
+    assert seen == [(report.pk, True)]
+
+
+def django_assert_no_queries():
+    from django.test.utils import CaptureQueriesContext
+
+    class _NoQueries(CaptureQueriesContext):
+        def __exit__(self, *exc):
+            super().__exit__(*exc)
+            assert not self.captured_queries, self.captured_queries
+
+    return _NoQueries(connection)
