@@ -161,14 +161,8 @@ class RedisServer:
 
     def stop(self, *, kill: bool = False, timeout: float = 10.0) -> None:
         """Stop the server (SIGKILL with `kill`, else a clean SIGTERM)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
+        if self.process is not None:
+            stop_process(self.process, signal.SIGKILL if kill else signal.SIGTERM, timeout)
 
     def __enter__(self) -> RedisServer:
         return self.start()
@@ -180,6 +174,18 @@ class RedisServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop(kill=True)
+
+
+def stop_process(process: subprocess.Popen[bytes], signum: int, timeout: float) -> None:
+    """Send `signum` and wait for the exit; SIGKILL what is still running after `timeout`."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signum)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def children(pid: int) -> list[int]:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from async_actions.testing.faults import stop_process
 from async_actions.testing.worker_main import DB_NAMES_VARIABLE, QUEUE_VARIABLE
 
 
@@ -92,14 +93,8 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # warm shutdown: finish running tasks
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:  # SIGTERM: a warm shutdown, running tasks finish
+            stop_process(self.process, signal.SIGTERM, timeout)
 
     def __enter__(self) -> WorkerProcess:
         return self.start()
