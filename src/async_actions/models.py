@@ -51,12 +51,13 @@ class AsyncActionReport(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="async_action_reports",
+        db_index=False,  # aa_report_user_latest serves lookups by user
     )
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.SYSTEM)
 
     # Where it runs.
     task_name = models.CharField(max_length=255, blank=True, default="")
-    task_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    task_id = models.CharField(max_length=255, blank=True, default="")  # indexed in Meta
     root_task_id = models.CharField(max_length=255, blank=True, default="")
 
     # Its life.
@@ -74,7 +75,12 @@ class AsyncActionReport(models.Model):
     # NULL, not "": the unique constraint must let any number of reports have no key.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     retry_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        db_index=False,  # aa_report_retries: only the few retries are in it
     )
 
     # The signature (whole workflow) as the broker got it, so the action can be retried.
@@ -98,7 +104,8 @@ class AsyncActionReport(models.Model):
 
     # Reliability (docs/reliability.md).
     # The worker process running it (AsyncActionWorker.name), set by each start.
-    worker = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    # Not indexed: the reaper finds running reports by status, then checks their workers.
+    worker = models.CharField(max_length=255, blank=True, default="")
     # When the reaper declared it lost; kept when a later real outcome replaces `lost`.
     lost_at = models.DateTimeField(null=True, blank=True)
     # NULL until the broker accepted the message (the outbox); see async_actions_relay.
@@ -113,6 +120,10 @@ class AsyncActionReport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Every start INSERTs into each index, and every status move (never a HOT update:
+        # status is indexed) writes each one again: so no index without a query that needs
+        # it, no LIKE (varchar_pattern_ops) twins, and partial indexes for columns most
+        # reports leave NULL.
         permissions = [
             ("retry_asyncactionreport", "Can retry async action report"),
             ("cancel_asyncactionreport", "Can cancel async action report"),
@@ -136,7 +147,16 @@ class AsyncActionReport(models.Model):
             ),
             # The dashboard's other filters; each ends in the list's order.
             models.Index(fields=["origin", "-created_at"], name="aa_report_origin_latest"),
-            models.Index(fields=["triggered_by", "-created_at"], name="aa_report_user_latest"),
+            models.Index(
+                fields=["triggered_by", "-created_at"],
+                condition=Q(triggered_by__isnull=False),
+                name="aa_report_user_latest",
+            ),
+            models.Index(
+                fields=["retry_of"], condition=Q(retry_of__isnull=False), name="aa_report_retries"
+            ),
+            # The worker's lookup of a task it has no report id for (a killed child's failure).
+            models.Index(fields=["task_id"], name="aa_report_task_id"),
         ]
 
     def __str__(self) -> str:
@@ -164,8 +184,13 @@ STEP_DONE_STATUSES = (StepStatus.OK,)
 class AsyncActionStep(models.Model):
     """One task of a workflow (chain, group, chord) tracked by a report."""
 
-    report = models.ForeignKey(AsyncActionReport, on_delete=models.CASCADE, related_name="steps")
-    task_id = models.CharField(max_length=255, db_index=True)
+    report = models.ForeignKey(
+        AsyncActionReport,
+        on_delete=models.CASCADE,
+        related_name="steps",
+        db_index=False,  # aa_step_report_status starts with it
+    )
+    task_id = models.CharField(max_length=255)  # indexed in Meta (no LIKE twin)
     task_name = models.CharField(max_length=255)
     # Order in the workflow: tasks that may run at once share a position, told apart by
     # their parallel branch ("0", "1", "0.2" for a group inside a group ...).
@@ -185,7 +210,10 @@ class AsyncActionStep(models.Model):
 
     class Meta:
         ordering = ["report", "position", "branch", "id"]
-        indexes = [models.Index(fields=["report", "status"], name="aa_step_report_status")]
+        indexes = [
+            models.Index(fields=["report", "status"], name="aa_step_report_status"),
+            models.Index(fields=["task_id"], name="aa_step_task_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.position}{'/' + self.branch if self.branch else ''} {self.task_name}"
