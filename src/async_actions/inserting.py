@@ -36,10 +36,11 @@ class _Compiled:
     always_new: tuple[str, ...]
 
 
-# database alias -> its compiled statement (settings do not change while a process runs)
-_compiled: dict[str, _Compiled] = {}
+# database alias -> its compiled statement, or None where the new id comes back through
+# bound output variables (Oracle), not as a row: `save()` is used there.
+_compiled: dict[str, _Compiled | None] = {}
 
-def _compile(using: str) -> _Compiled:
+def _compile(using: str) -> _Compiled | None:
     meta = AsyncActionReport._meta
     fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
     template = AsyncActionReport()
@@ -48,6 +49,9 @@ def _compile(using: str) -> _Compiled:
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = [meta.pk]
     [(sql, _)] = compiler.as_sql()
+    if compiler.returning_params:
+        _compiled[using] = None
+        return None
     connection = connections[using]
     compiled = _compiled[using] = _Compiled(
         sql=sql,
@@ -132,10 +136,10 @@ def insert_report(report: AsyncActionReport, using: str, given: Iterable[str]) -
 
     `given`: the fields the report was created with; every other one has its default.
     """
-    if _needs_save(using):
+    compiled = _compiled[using] if using in _compiled else _compile(using)
+    if compiled is None or _needs_save(using):
         report.save(force_insert=True, using=using)
         return
-    compiled = _compiled.get(using) or _compile(using)
     connection = connections[using]
     params = list(compiled.defaults)
     for name in (*compiled.always_new, *given):
