@@ -86,6 +86,14 @@ if os.environ.get("AA_TEST_RELIABLE"):
     CELERY_TASK_ACKS_LATE = True
     CELERY_TASK_REJECT_ON_WORKER_LOST = True
     CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A test that kills a worker holding unacknowledged Redis messages gets them back this soon
+# (kombu's default visibility_timeout is an hour).
+if "AA_TEST_VISIBILITY_TIMEOUT" in os.environ:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": float(os.environ["AA_TEST_VISIBILITY_TIMEOUT"]),
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
 
 # A secret the tests make a task leak, to check it never reaches the database.
 INVOICES_PLUS_API_KEY = "ipk_live_7fa3c0de5ecre7"

@@ -193,3 +193,32 @@ def test_the_database_cut_while_tasks_finish_loses_no_outcome(async_actions_star
         for expected, started in reports.items():
             for report in started:
                 assert wait_for_report(report, timeout=60).status == expected
+
+
+@pytest.mark.skipif(
+    os.environ.get("AA_DATABASE") != "postgres", reason="cuts a TCP connection to PostgreSQL"
+)
+def test_a_success_the_database_did_not_take_survives_a_kill_of_its_worker(
+    async_actions_start_worker, queue
+):
+    settings_dict = connection.settings_dict
+    with TcpProxy(settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432)) as db:
+        # Its unacknowledged messages (the kept success, if this worker took it) come back
+        # after the kill: at once on RabbitMQ, after the visibility timeout on Redis.
+        reliable = {**RELIABLE, "AA_TEST_VISIBILITY_TIMEOUT": "5"}
+        env = {**reliable, "AA_PG_PORT": str(db.port)}
+        worker = async_actions_start_worker("spill", queue=queue, env=env)
+        report = start_action("Spilled", tasks.sleep_for.s(1.0).set(queue=queue))
+        _running(report)
+
+        db.cut()  # the task finishes while its worker cannot reach the database ...
+        wait_for(lambda: "kept in the broker" in worker.log(), what="the success to be kept")
+        time.sleep(0.5)  # ... its message is acknowledged ...
+        signal_tree(worker.process.pid, signal.SIGKILL)  # ... and the worker dies with it
+        worker.process.wait(10)
+        db.restore()
+
+    async_actions_start_worker("spill-after", queue=queue, env=reliable)
+    report = wait_for_report(report, timeout=60)
+    assert report.status == Status.OK
+    assert report.attempts >= 1 and report.finished_at is not None

@@ -69,3 +69,22 @@ def reap_lost() -> int:
     from async_actions.reaping import reports_reap
 
     return reports_reap().total
+
+
+@shared_task(
+    bind=True, name="async_actions.tasks.replay_success", ignore_result=True, acks_late=True
+)
+def replay_success(
+    self: Task[Any, Any], report_id: int, task_id: str | None, attempt: int, at: str
+) -> bool:
+    """Write a success a worker kept in the broker while the database was down (spill.py)."""
+    from django.db import DatabaseError
+
+    from async_actions.spill import replay_success as write
+
+    try:
+        return write(report_id=report_id, task_id=task_id, attempt=attempt, at=at)
+    except DatabaseError as exc:  # still down: again later, backing off to every 30 s
+        raise self.retry(
+            exc=exc, countdown=min(30, 2**self.request.retries), max_retries=None
+        ) from exc

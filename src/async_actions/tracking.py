@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import Celery, Task, signals, states
 from celery.utils.dispatch import Signal
+from django.db import DatabaseError
 from django.utils import timezone
 
 from async_actions import cancelling
@@ -26,6 +27,7 @@ from async_actions.conf import aa_settings
 from async_actions.heartbeats import worker_name
 from async_actions.selectors import tracking_for_task
 from async_actions.signatures import is_step, report_id_from_stamps
+from async_actions.spill import spill_success
 from async_actions.tracker import Tracker, get_tracker, install_tracker
 
 logger = logging.getLogger(__name__)
@@ -118,11 +120,13 @@ def _record(task: Task[Any, Any], *, finished: bool) -> None:
         "now": timezone.now(),
         "eager": _is_eager(task),
     }
+    call: Callable[[], None]
     if finished:
-        # Acknowledged late: the success is written before the task returns, so before
-        # the ack - a kill -9 right after cannot take finished work with it.
-        durable = bool(task.acks_late)
-        call = partial(tracker.task_succeeded, **common, durable=durable)
+        if task.acks_late:  # durable before the ack
+            queue = (getattr(request, "delivery_info", None) or {}).get("routing_key")
+            call = _DurableSuccess(tracker, task.app, queue, common)
+        else:
+            call = partial(tracker.task_succeeded, **common)
         what = f"success of report {report_id}"
     else:
         delivery_info = getattr(request, "delivery_info", None) or {}
@@ -130,6 +134,27 @@ def _record(task: Task[Any, Any], *, finished: bool) -> None:
         call = partial(tracker.task_started, **common, redelivered=redelivered)
         what = f"start of report {report_id}"
     tracker.write(call, what=what)
+
+
+class _DurableSuccess:
+    """Acknowledged late: the success is written before the task returns, so before the ack
+    (a kill -9 right after cannot take finished work with it). With the database down it is
+    kept in the broker instead, once (see async_actions.spill); the retry backlog runs this
+    again until the database takes it."""
+
+    def __init__(
+        self, tracker: Tracker, app: Celery, queue: str | None, common: dict[str, Any]
+    ) -> None:
+        self.tracker, self.app, self.queue, self.common = tracker, app, queue, common
+        self.spilled = False
+
+    def __call__(self) -> None:
+        try:
+            self.tracker.task_succeeded(**self.common, durable=True)
+        except DatabaseError:
+            if not self.spilled:
+                self.spilled = spill_success(self.app, queue=self.queue, **self.common)
+            raise  # the buffer and the retry backlog keep their copies too
 
 
 def on_task_prerun(sender: Task[Any, Any], **kwargs: Any) -> None:
