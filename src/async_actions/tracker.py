@@ -201,9 +201,12 @@ class Tracker(MoveWriter):
         from async_actions.models import STEP_DONE_STATUSES
 
         report_ids = set(report_ids)
+        # order_by(): the model's ordering (through the report) would join the reports and
+        # make DISTINCT return every unfinished step with its ordering columns.
         unfinished = set(
             AsyncActionStep.objects.filter(report_id__in=report_ids)
             .exclude(status__in=STEP_DONE_STATUSES)
+            .order_by()
             .values_list("report_id", flat=True)
             .distinct()
         )
