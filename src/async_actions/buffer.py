@@ -93,8 +93,19 @@ class WriteBehind:
             steps, self._steps = self._steps, {}
         try:
             if steps:
+                # A step that also finished in this window is started by its success (which
+                # carries its start, as for a report); its workflow starts either way.
                 self.tracker.steps_start(
-                    [_row(t, p, p.started_at) for t, p in steps.items() if p.started_at]
+                    [
+                        _row(t, p, p.started_at)
+                        for t, p in steps.items()
+                        if p.started_at and not p.finished_at
+                    ],
+                    finishing=[
+                        _row(t, p, p.started_at)
+                        for t, p in steps.items()
+                        if p.started_at and p.finished_at
+                    ],
                 )
                 self.tracker.steps_succeed(
                     [_row(t, p, p.finished_at) for t, p in steps.items() if p.finished_at]

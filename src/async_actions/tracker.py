@@ -173,13 +173,19 @@ class Tracker(MoveWriter):
 
     # -- the moves of a workflow's steps -------------------------------------------------------
 
-    def steps_start(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows of key (task id), report_id, attempt, at: steps started, and their workflows."""
+    def steps_start(
+        self, rows: Sequence[dict[str, Any]], *, finishing: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Rows of key (task id), report_id, attempt, at: steps started, and their workflows.
+
+        `finishing`: rows alike of steps whose success, written next, carries their start
+        (the buffer merges them, as for a report): only their workflows start here.
+        """
         rows = [{"redelivered": False, **row, "worker": self.worker} for row in rows]
         for chunk in chunks(rows):
             self.apply_many(STEP_MOVES["start"], chunk)
         earliest: dict[int, datetime] = {}
-        for row in rows:
+        for row in (*rows, *finishing):
             at = earliest.get(row["report_id"])
             earliest[row["report_id"]] = row["at"] if at is None else min(at, row["at"])
         for chunk in chunks([{"key": pk, "at": at} for pk, at in earliest.items()]):
