@@ -38,10 +38,6 @@ _succeeded = threading.local()
 _CELERY_DB_REUSE_MAX = 2**31
 
 
-def _is_eager(task: Task[Any, Any]) -> bool:
-    return bool(getattr(task.request, "is_eager", False))
-
-
 def _stamps(request: Any) -> dict[str, Any] | None:
     if isinstance(request, dict):  # the raw request a task_internal_error handler gets
         stamps: dict[str, Any] | None = request.get("stamps")
@@ -103,40 +99,51 @@ def on_worker_process_shutdown(**kwargs: Any) -> None:
 # -- task life ----------------------------------------------------------------------------
 
 
-def _record(task: Task[Any, Any], *, finished: bool) -> None:
+def _record(
+    tracker: Tracker, task: Task[Any, Any], request: Any, *, eager: bool, finished: bool
+) -> None:
     """A tracked task started (or finished): written behind, or at once."""
-    request = task.request
-    stamps = _stamps(request)
+    stamps = getattr(request, "stamps", None)
     report_id = report_id_from_stamps(stamps)
     if report_id is None:
         return
-    tracker = get_tracker()
-    common: dict[str, Any] = {
-        "report_id": report_id,
-        "task_id": request.id if is_step(stamps) else None,
-        "attempt": request.retries + 1,
-        "now": timezone.now(),
-        "eager": _is_eager(task),
-    }
+    task_id = request.id if is_step(stamps) else None
+    attempt = request.retries + 1
+    now = timezone.now()
     if finished:
         # Acknowledged late: the success is written before the task returns, so before
         # the ack - a kill -9 right after cannot take finished work with it.
-        durable = bool(task.acks_late)
-        call = partial(tracker.task_succeeded, **common, durable=durable)
-        what = f"success of report {report_id}"
+        call = partial(
+            tracker.task_succeeded,
+            report_id=report_id,
+            task_id=task_id,
+            attempt=attempt,
+            now=now,
+            eager=eager,
+            durable=bool(task.acks_late),
+        )
+        tracker.write(call, what=f"success of report {report_id}")
     else:
         delivery_info = getattr(request, "delivery_info", None) or {}
-        redelivered = bool(delivery_info.get("redelivered"))
-        call = partial(tracker.task_started, **common, redelivered=redelivered)
-        what = f"start of report {report_id}"
-    tracker.write(call, what=what)
+        call = partial(
+            tracker.task_started,
+            report_id=report_id,
+            task_id=task_id,
+            attempt=attempt,
+            now=now,
+            eager=eager,
+            redelivered=bool(delivery_info.get("redelivered")),
+        )
+        tracker.write(call, what=f"start of report {report_id}")
 
 
 def on_task_prerun(sender: Task[Any, Any], **kwargs: Any) -> None:
-    get_tracker().around_task(eager=_is_eager(sender))
-    _record(sender, finished=False)
-
-
+    # The request is read once: Task.request looks it up on Celery's request stack.
+    request = sender.request
+    eager = bool(getattr(request, "is_eager", False))
+    tracker = get_tracker()
+    tracker.around_task(eager=eager)
+    _record(tracker, sender, request, eager=eager, finished=False)
 
 
 def on_task_retry(
@@ -281,10 +288,13 @@ def on_task_postrun(sender: Task[Any, Any], state: str | None = None, **kwargs: 
     # the result backend stored the result, so a database result backend that cannot write
     # (the database is down) would take the success with it. postrun comes in any case,
     # still before the message is acknowledged.
+    request = sender.request
+    eager = bool(getattr(request, "is_eager", False))
+    tracker = get_tracker()
     if state == states.SUCCESS:
-        _succeeded.task_id = sender.request.id
-        _record(sender, finished=True)
-    get_tracker().around_task(eager=_is_eager(sender))
+        _succeeded.task_id = request.id
+        _record(tracker, sender, request, eager=eager, finished=True)
+    tracker.around_task(eager=eager)
 
 
 def on_task_internal_error(
