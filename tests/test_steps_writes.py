@@ -61,7 +61,7 @@ def test_a_step_started_and_finished_in_one_flush_is_written_once(
     workflow, tracker, django_assert_num_queries
 ):
     """Its success carries its start (as a report's does); the workflow still starts."""
-    tracker.worker = "host:1"
+    tracker = type(tracker)(worker="host:1")
     buffer = WriteBehind(tracker, interval=60)
     started, finished = timezone.now(), timezone.now() + timedelta(seconds=1)
     buffer.started(workflow.pk, "t0", 1, started)
