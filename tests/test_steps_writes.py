@@ -1,9 +1,12 @@
 """Batched step writes: the VALUES statement and the one-row form move steps the same way."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
 from async_actions import AsyncActionReport, AsyncActionStep, Status, StepStatus
+from async_actions.buffer import WriteBehind
 from async_actions.tracker import Tracker
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +54,28 @@ def test_steps_move_and_complete_the_report(workflow, tracker):
     assert _state(workflow) == (Status.OK, [(StepStatus.OK, 1), (StepStatus.OK, 2)])
     assert AsyncActionStep.objects.get(task_id="t1").started_at == now
     assert AsyncActionStep.objects.get(task_id="t0").finished_at == now
+
+
+@pytest.mark.parametrize("tracker", [Tracker(), OneRowAtATime()], ids=["values", "one-row"])
+def test_a_step_started_and_finished_in_one_flush_is_written_once(
+    workflow, tracker, django_assert_num_queries
+):
+    """Its success carries its start (as a report's does); the workflow still starts."""
+    tracker = type(tracker)(worker="host:1")
+    buffer = WriteBehind(tracker, interval=60)
+    started, finished = timezone.now(), timezone.now() + timedelta(seconds=1)
+    buffer.started(workflow.pk, "t0", 1, started)
+    buffer.finished(workflow.pk, "t0", 1, finished)
+
+    if tracker.can_update_from_values:
+        # The workflow's start, the step's success, which workflows have steps left.
+        with django_assert_num_queries(3):
+            buffer.flush()
+    else:
+        buffer.flush()
+
+    workflow.refresh_from_db()
+    assert (workflow.status, workflow.started_at) == (Status.RUNNING, started)
+    step = AsyncActionStep.objects.get(task_id="t0")
+    assert (step.status, step.attempts, step.worker) == (StepStatus.OK, 1, "host:1")
+    assert (step.started_at, step.finished_at) == (started, finished)

@@ -1,11 +1,16 @@
 """The two ways a worker writes statuses, and recovery from a dropped database connection."""
 
+import logging
+import time
+
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
-from async_actions import Status, start_action
+from async_actions import AsyncActionReport, Status, start_action
 from async_actions.testing import wait_for_report
+from async_actions.tracker import Tracker
 from tests.testapp import tasks
 from tests.testapp.models import Marker
 
@@ -54,3 +59,38 @@ def test_tracking_survives_the_database_dropping_the_workers_connections():
     for report in after:
         assert wait_for_report(report).status == Status.OK
     assert Marker.objects.filter(name__startswith="after:").count() == 4
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="kills a server-side PostgreSQL backend",
+)
+def test_the_status_writer_replaces_a_dropped_connection_without_an_outage(caplog):
+    """It checks its connection once a second, not before every flush: a flush that finds it
+    dropped is tried again at once on a new one, and nothing is logged as lost."""
+    tracker = Tracker(flush_interval=0.02, worker="test-reconnect:1")
+    assert tracker.buffer is not None
+    first, second = (AsyncActionReport.objects.create(action=name) for name in ("1st", "2nd"))
+
+    def run(report):
+        now = timezone.now()
+        tracker.buffer.started(report.pk, None, 1, now)
+        tracker.buffer.finished(report.pk, None, 1, now)
+        deadline = time.monotonic() + 10
+        while AsyncActionReport.objects.get(pk=report.pk).status != Status.OK:
+            assert time.monotonic() < deadline, "the buffered success was not written"
+            time.sleep(0.01)
+
+    try:
+        run(first)  # the writer thread now has its connection
+        with connection.cursor() as cursor:
+            # The writer thread's (the only other connection this test makes).
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.rowcount >= 1
+        run(second)
+    finally:
+        tracker.stop()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

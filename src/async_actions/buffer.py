@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from async_actions.tracker import Tracker
 
 logger = logging.getLogger(__name__)
+
+# Seconds between the writer thread's checks of its connection by Django's rules.
+CONNECTION_CHECK_INTERVAL = 1.0
 
 
 @dataclass
@@ -93,8 +97,19 @@ class WriteBehind:
             steps, self._steps = self._steps, {}
         try:
             if steps:
+                # A step that also finished in this window is started by its success (which
+                # carries its start, as for a report); its workflow starts either way.
                 self.tracker.steps_start(
-                    [_row(t, p, p.started_at) for t, p in steps.items() if p.started_at]
+                    [
+                        _row(t, p, p.started_at)
+                        for t, p in steps.items()
+                        if p.started_at and not p.finished_at
+                    ],
+                    finishing=[
+                        _row(t, p, p.started_at)
+                        for t, p in steps.items()
+                        if p.started_at and p.finished_at
+                    ],
                 )
                 self.tracker.steps_succeed(
                     [_row(t, p, p.finished_at) for t, p in steps.items() if p.finished_at]
@@ -145,11 +160,17 @@ class WriteBehind:
 
     def _run(self) -> None:
         failing = False
+        checked = 0.0
         while not self._stopped:
             self._wake.wait(self.interval)
             try:
-                close_old_connections()  # this thread's own connection, by Django's rules
-                self.flush()
+                # This thread's own connection, by Django's rules (CONN_MAX_AGE, health
+                # checks), once a second rather than before every flush: a health check is
+                # one more round trip per flush, and CONN_MAX_AGE=0 would reconnect for each.
+                if time.monotonic() - checked >= CONNECTION_CHECK_INTERVAL:
+                    close_old_connections()
+                    checked = time.monotonic()
+                self._flush_reconnecting()
             except DatabaseError as exc:
                 connections.close_all()  # reconnect at the next try
                 if not failing:  # loudly once per outage, not every interval
@@ -160,6 +181,14 @@ class WriteBehind:
                     logger.warning("Buffered statuses written again")
                 failing = False
         connections.close_all()
+
+    def _flush_reconnecting(self) -> None:
+        """Flush; if that fails, once more on a new connection (the last one may have died)."""
+        try:
+            self.flush()
+        except DatabaseError:
+            connections.close_all()
+            self.flush()
 
 
 def _row(key: Any, pending: _Pending, at: datetime | None) -> dict[str, Any]:

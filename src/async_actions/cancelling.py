@@ -108,12 +108,20 @@ def on_task_received(sender: Any = None, request: Any = None, **kwargs: Any) -> 
     state.revoked.add(request.id)
 
 
+# app -> its worker_enable_remote_control, read once: a Celery setting lookup costs more
+# than the rest of this handler, and a worker decides remote control once, when it starts.
+_remote_control: dict[Any, bool] = {}
+
+
 def _remote_control_enabled(consumer: Any) -> bool:
     """Where `cancel_action`'s revoke broadcasts reach the worker, they already skip the
     action's tasks (by its stamp, remembered by every worker that heard it), so the hot
     path pays no read; only workers without remote control check for themselves."""
     app = getattr(consumer, "app", None) or current_app
-    return bool(app.conf.worker_enable_remote_control)
+    enabled = _remote_control.get(app)
+    if enabled is None:
+        enabled = _remote_control[app] = bool(app.conf.worker_enable_remote_control)
+    return enabled
 
 
 def steps_mark_skipped(*, report_id: int) -> int:

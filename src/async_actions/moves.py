@@ -207,6 +207,11 @@ REPORT_MOVES["retry"] = _sets_not_before(REPORT_MOVES["retry"])
 STEP_MOVES = _moves(
     AsyncActionStep, "task_id", StepStatus, STEP_ACTIVE_STATUSES, "error_message", prefix="step_"
 )
+# The write-behind buffer merges a step's start into its success (one statement, not two):
+# the success names the step's worker, as the start would have.
+STEP_MOVES["succeed"] = replace(
+    STEP_MOVES["succeed"], sets={**STEP_MOVES["succeed"].sets, "worker": "{new.worker}"}
+)
 
 # What a step's move does to its workflow's report.
 WORKFLOW_MOVES = {

@@ -40,10 +40,6 @@ _succeeded = threading.local()
 _CELERY_DB_REUSE_MAX = 2**31
 
 
-def _is_eager(task: Task[Any, Any]) -> bool:
-    return bool(getattr(task.request, "is_eager", False))
-
-
 def _stamps(request: Any) -> dict[str, Any] | None:
     if isinstance(request, dict):  # the raw request a task_internal_error handler gets
         stamps: dict[str, Any] | None = request.get("stamps")
@@ -105,35 +101,46 @@ def on_worker_process_shutdown(**kwargs: Any) -> None:
 # -- task life ----------------------------------------------------------------------------
 
 
-def _record(task: Task[Any, Any], *, finished: bool) -> None:
+def _record(
+    tracker: Tracker, task: Task[Any, Any], request: Any, *, eager: bool, finished: bool
+) -> None:
     """A tracked task started (or finished): written behind, or at once."""
-    request = task.request
-    stamps = _stamps(request)
+    stamps = getattr(request, "stamps", None)
     report_id = report_id_from_stamps(stamps)
     if report_id is None:
         return
-    tracker = get_tracker()
-    common: dict[str, Any] = {
-        "report_id": report_id,
-        "task_id": request.id if is_step(stamps) else None,
-        "attempt": request.retries + 1,
-        "now": timezone.now(),
-        "eager": _is_eager(task),
-    }
-    call: Callable[[], None]
+    task_id = request.id if is_step(stamps) else None
+    attempt = request.retries + 1
+    now = timezone.now()
     if finished:
-        if task.acks_late:  # durable before the ack
-            queue = (getattr(request, "delivery_info", None) or {}).get("routing_key")
-            call = _DurableSuccess(tracker, task.app, queue, common)
-        else:
-            call = partial(tracker.task_succeeded, **common)
         what = f"success of report {report_id}"
+        if task.acks_late:  # durable before the ack (see _DurableSuccess)
+            queue = (getattr(request, "delivery_info", None) or {}).get("routing_key")
+            moved = {"report_id": report_id, "task_id": task_id, "attempt": attempt, "now": now}
+            moved["eager"] = eager
+            tracker.write(_DurableSuccess(tracker, task.app, queue, moved), what=what)
+            return
+        call = partial(
+            tracker.task_succeeded,
+            report_id=report_id,
+            task_id=task_id,
+            attempt=attempt,
+            now=now,
+            eager=eager,
+        )
+        tracker.write(call, what=what)
     else:
         delivery_info = getattr(request, "delivery_info", None) or {}
-        redelivered = bool(delivery_info.get("redelivered"))
-        call = partial(tracker.task_started, **common, redelivered=redelivered)
-        what = f"start of report {report_id}"
-    tracker.write(call, what=what)
+        call = partial(
+            tracker.task_started,
+            report_id=report_id,
+            task_id=task_id,
+            attempt=attempt,
+            now=now,
+            eager=eager,
+            redelivered=bool(delivery_info.get("redelivered")),
+        )
+        tracker.write(call, what=f"start of report {report_id}")
 
 
 class _DurableSuccess:
@@ -158,10 +165,12 @@ class _DurableSuccess:
 
 
 def on_task_prerun(sender: Task[Any, Any], **kwargs: Any) -> None:
-    get_tracker().around_task(eager=_is_eager(sender))
-    _record(sender, finished=False)
-
-
+    # The request is read once: Task.request looks it up on Celery's request stack.
+    request = sender.request
+    eager = bool(getattr(request, "is_eager", False))
+    tracker = get_tracker()
+    tracker.around_task(eager=eager)
+    _record(tracker, sender, request, eager=eager, finished=False)
 
 
 def on_task_retry(
@@ -212,21 +221,28 @@ def on_task_failure(
         # Sent by the worker's main process (a killed child, a hard time limit): no request
         # context here, so the task is looked up by its id (in the write: it reads).
         report_id, step = None, False
-    error_type = type(exception).__name__ if exception is not None else "Error"
-    message = _describe(exception)
     traceback = str(einfo.traceback) if einfo is not None else ""
+    _record_failure(tracker, task_id, report_id, step, exception, traceback)
 
-    def write() -> None:
-        _write_failure(
-            tracker,
-            task_id,
-            report_id,
-            step,
-            error_type=error_type,
-            message=message,
-            traceback=traceback,
-        )
 
+def _record_failure(
+    tracker: Tracker,
+    task_id: str,
+    report_id: int | None,
+    step: bool,
+    exception: BaseException | None,
+    traceback: str,
+) -> None:
+    write = partial(
+        _write_failure,
+        tracker,
+        task_id,
+        report_id,
+        step,
+        error_type=type(exception).__name__ if exception is not None else "Error",
+        message=_describe(exception),
+        traceback=traceback,
+    )
     tracker.write(write, what=f"failure of task {task_id}")
 
 
@@ -306,10 +322,13 @@ def on_task_postrun(sender: Task[Any, Any], state: str | None = None, **kwargs: 
     # the result backend stored the result, so a database result backend that cannot write
     # (the database is down) would take the success with it. postrun comes in any case,
     # still before the message is acknowledged.
+    request = sender.request
+    eager = bool(getattr(request, "is_eager", False))
+    tracker = get_tracker()
     if state == states.SUCCESS:
-        _succeeded.task_id = sender.request.id
-        _record(sender, finished=True)
-    get_tracker().around_task(eager=_is_eager(sender))
+        _succeeded.task_id = request.id
+        _record(tracker, sender, request, eager=eager, finished=True)
+    tracker.around_task(eager=eager)
 
 
 def on_task_internal_error(
@@ -333,24 +352,8 @@ def on_task_internal_error(
     first = exception
     while first is not None and first.__context__ is not None:
         first = first.__context__
-    tracker = get_tracker()
-    step = is_step(_stamps(request))
-    error_type = type(first).__name__ if first is not None else "Error"
-    message = _describe(first)
     trace = "".join(format_exception(first)) if first is not None else ""
-    tracker.write(
-        partial(
-            _write_failure,
-            tracker,
-            task_id,
-            report_id,
-            step,
-            error_type=error_type,
-            message=message,
-            traceback=trace,
-        ),
-        what=f"failure of task {task_id}",
-    )
+    _record_failure(get_tracker(), task_id, report_id, is_step(_stamps(request)), first, trace)
 
 
 def _retry_at(when: Any) -> datetime:
