@@ -222,3 +222,37 @@ def test_a_success_the_database_did_not_take_survives_a_kill_of_its_worker(
     report = wait_for_report(report, timeout=60)
     assert report.status == Status.OK
     assert report.attempts >= 1 and report.finished_at is not None
+
+
+@pytest.mark.skipif(
+    os.environ.get("AA_DATABASE") != "postgres" or os.environ.get("AA_BROKER") is None,
+    reason="kills server-side PostgreSQL backends; revokes need remote control",
+)
+def test_revokes_after_the_database_dropped_the_main_process_connection(
+    async_actions_start_worker, queue
+):
+    # With a database result backend, Celery's main process reads and writes it for every
+    # revoke. A connection it kept and the database then dropped failed the next revoke,
+    # and the revoked message after it stopped the whole worker.
+    worker = async_actions_start_worker(
+        "revokes", queue=queue, env={"AA_TEST_RESULT_BACKEND": "django-db"}
+    )
+    app = tasks.add.app
+
+    def revoke(task_id):
+        app.control.revoke(task_id, destination=[worker.hostname], reply=True, timeout=10)
+
+    revoke(uuid.uuid4().hex)  # the main process opens its connection
+    time.sleep(1.5)  # ... and closes it within a second
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    revoked = uuid.uuid4().hex
+    revoke(revoked)
+    tasks.add.apply_async((1, 1), task_id=revoked, queue=queue)  # discarded as revoked
+
+    after = wait_for_report(start_action("After", tasks.add.s(1, 2).set(queue=queue)))
+    assert after.status == Status.OK
+    assert worker.process.poll() is None, worker.log()[-3000:]

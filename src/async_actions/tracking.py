@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from async_actions import cancelling
 from async_actions._celery_internals import django_fixups, set_db_reuse_max
+from async_actions.backlog import close_connections
 from async_actions.conf import aa_settings
 from async_actions.heartbeats import worker_name
 from async_actions.selectors import tracking_for_task
@@ -83,6 +84,19 @@ def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
     install_tracker(
         _worker_tracker(manage_connections=manage, runs_tasks=not _forks_children(sender))
     )
+
+
+# How long a prefork main process keeps a database connection Celery's own result backend
+# opened (revokes, a killed child's failure): a connection the database dropped meanwhile
+# fails the next use there, and a failure in the consumer stops the whole worker.
+MAIN_PROCESS_CONNECTION_SECONDS = 1.0
+
+
+def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
+    """In a prefork main process: close its database connections every second, in its loop."""
+    timer = getattr(sender, "timer", None)
+    if timer is not None and not get_tracker().keeps_connections:
+        timer.call_repeatedly(MAIN_PROCESS_CONNECTION_SECONDS, close_connections)
 
 
 def on_worker_process_init(**kwargs: Any) -> None:
@@ -377,6 +391,7 @@ def connect_signals() -> None:
     uid = "async_actions.tracking"
     handlers: dict[Signal, Callable[..., None]] = {
         signals.worker_init: on_worker_init,
+        signals.worker_ready: on_worker_ready,
         signals.task_received: cancelling.on_task_received,
         signals.task_prerun: on_task_prerun,
         signals.task_retry: on_task_retry,
