@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import connections
@@ -68,27 +69,29 @@ def _compile(using: str) -> _Compiled | None:
 
 @dataclass(frozen=True)
 class _Blank:
-    """How to make a new report's attribute values: its fields, in model order."""
+    """What a new report's attribute values are before a start sets its own, in model order."""
 
     fields: tuple[Field[Any, Any], ...]
     constants: tuple[Any, ...]  # each field's default (None where it is made anew)
+    made_anew: tuple[int, ...]  # positions of the fields with a callable default
+    position: dict[str, int]  # field name -> position
 
 
-_blank: list[_Blank] = []
-
-
+@cache
 def _blank_report() -> _Blank:
-    if not _blank:
-        fields = tuple(AsyncActionReport._meta.concrete_fields)
-        _blank.append(
-            _Blank(
-                fields=fields,
-                constants=tuple(
-                    None if _new_each_time(field) else field.get_default() for field in fields
-                ),
-            )
-        )
-    return _blank[0]
+    fields = tuple(AsyncActionReport._meta.concrete_fields)
+    return _Blank(
+        fields=fields,
+        constants=tuple(
+            None if _new_each_time(field) else field.get_default() for field in fields
+        ),
+        made_anew=tuple(
+            position
+            for position, field in enumerate(fields)
+            if field.has_default() and callable(field.default)
+        ),
+        position={field.name: position for position, field in enumerate(fields)},
+    )
 
 
 def new_report(fields: dict[str, Any]) -> AsyncActionReport:
@@ -99,16 +102,16 @@ def new_report(fields: dict[str, Any]) -> AsyncActionReport:
     """
     blank = _blank_report()
     values = list(blank.constants)
+    for position in blank.made_anew:
+        values[position] = blank.fields[position].get_default()
     related: list[tuple[ForeignKey[Any, Any], Any]] = []
-    for position, field in enumerate(blank.fields):
-        if field.name in fields:
-            value = fields[field.name]
-            if isinstance(field, ForeignKey) and value is not None:
-                related.append((field, value))
-                value = value.pk
-            values[position] = value
-        elif _new_each_time(field) and field.has_default():
-            values[position] = field.get_default()
+    for name, value in fields.items():
+        position = blank.position[name]
+        field = blank.fields[position]
+        if isinstance(field, ForeignKey) and value is not None:
+            related.append((field, value))
+            value = value.pk
+        values[position] = value
     report = AsyncActionReport(*values)
     for field, value in related:
         field.set_cached_value(report, value)  # report.triggered_by needs no query

@@ -91,9 +91,8 @@ def _user_or_none(user: Any) -> Any:
 def _prepare(spec: ActionSpec) -> _Prepared:
     """Check everything and build the report's fields: the one place that knows them."""
     action = _check_action(spec.action)
-    if not isinstance(spec.signature, Signature):
-        check_signature(spec.signature)  # raises, naming what it got instead
-    stored = stored_signature(spec.signature)  # before ids and stamps: a retry gets its own
+    # Stored before ids and stamps (a retry gets its own); encoding it checks the arguments.
+    stored = stored_signature(spec.signature) if isinstance(spec.signature, Signature) else None
     steps = check_signature(spec.signature, json_encodable=stored is not None)
     origin = _check_origin(spec.origin, spec.triggered_by)  # an anonymous user means origin user
     triggered_by = _user_or_none(spec.triggered_by)
