@@ -181,7 +181,13 @@ def test_the_scrubber_is_built_once_and_rebuilt_on_a_settings_change():
 
 
 @pytest.mark.parametrize(
-    "setting", [{"HEARTBEAT_INTERVAL": 0}, {"WORKER_LOST_AFTER": "1m"}, {"WRITE_RETRY_WINDOW": -1}]
+    "setting",
+    [
+        {"HEARTBEAT_INTERVAL": 0},
+        {"WORKER_LOST_AFTER": "1m"},
+        {"WRITE_RETRY_WINDOW": -1},
+        {"PARK_AFTER": 0},
+    ],
 )
 def test_e011_heartbeat_and_retry_windows_must_be_positive_seconds(setting):
     with override_settings(ASYNC_ACTIONS=setting):

@@ -52,7 +52,7 @@ def check_heartbeats(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     if not isinstance(aa_settings.user_settings, dict):
         return []  # E001 reports it
     problems: list[CheckMessage] = []
-    for name in ("HEARTBEAT_INTERVAL", "WORKER_LOST_AFTER", "WRITE_RETRY_WINDOW"):
+    for name in ("HEARTBEAT_INTERVAL", "WORKER_LOST_AFTER", "WRITE_RETRY_WINDOW", "PARK_AFTER"):
         value = getattr(aa_settings, name)
         if not _positive(value):
             problems.append(

@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     # running report whose worker has been silent for WORKER_LOST_AFTER seconds is lost.
     "HEARTBEAT_INTERVAL": 10,
     "WORKER_LOST_AFTER": 60,
+    # Seconds after its creation an unfinished report is parked by the reaper, which then
+    # finds it by `not_before` instead of by creation time (async_actions.parking). A start
+    # whose caller's transaction stays open longer than this is never seen by the reaper.
+    "PARK_AFTER": 60 * 60,
     # Seconds a worker keeps retrying a status write the database did not take (an outage)
     # before giving it up; meanwhile it keeps running tasks. See async_actions.backlog.
     "WRITE_RETRY_WINDOW": 24 * 60 * 60,

@@ -24,6 +24,7 @@ from async_actions.models import (
     Status,
     StepStatus,
 )
+from async_actions.parking import having_status
 
 RUNNING_STEP_STATUSES = (StepStatus.RUNNING, StepStatus.RETRYING)
 
@@ -85,7 +86,7 @@ def _uuid(value: str) -> uuid.UUID | None:
 
 def filtered(reports: QuerySet[AsyncActionReport], filters: Filters) -> QuerySet[AsyncActionReport]:
     if filters.status:
-        reports = reports.filter(status=filters.status)
+        reports = reports.filter(having_status(filters.status))
     if filters.action:
         reports = reports.filter(action=filters.action)
     if filters.origin:

@@ -113,17 +113,21 @@ class AsyncActionReport(models.Model):
     # Why the last publish failed, and the message to publish again (kombu JSON).
     send_error = models.TextField(blank=True, default="")
     outbox = models.TextField(blank=True, default="", editable=False)
-    # Earliest time a worker may start it (countdown/ETA): a pending report is not lost before.
+    # Earliest time a worker may start it (countdown/ETA, a retry's next attempt): a pending
+    # report is not lost before. Set while it is unfinished and older than the reaper's
+    # mark; a success, failure or cancel clears it (async_actions.parking).
     not_before = models.DateTimeField(null=True, blank=True)
     # What was started under the idempotency key: same key, other action -> conflict.
     fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        # Every start INSERTs into each index, and every status move (never a HOT update:
-        # status is indexed) writes each one again: so no index without a query that needs
-        # it, no LIKE (varchar_pattern_ops) twins, and partial indexes for columns most
-        # reports leave NULL.
+        # Every start INSERTs into each index, so no index without a query that needs it, no
+        # LIKE (varchar_pattern_ops) twins, and partial indexes for columns most reports
+        # leave NULL. No index holds a column a status move changes (status, started_at,
+        # finished_at, worker, attempts): then PostgreSQL moves the row in place (a HOT
+        # update) without writing any index again. Unfinished reports are found through
+        # aa_report_latest and aa_report_waiting instead (async_actions.parking).
         permissions = [
             ("retry_asyncactionreport", "Can retry async action report"),
             ("cancel_asyncactionreport", "Can cancel async action report"),
@@ -137,7 +141,6 @@ class AsyncActionReport(models.Model):
         ]
         indexes = [
             models.Index(fields=["-created_at"], name="aa_report_latest"),
-            models.Index(fields=["status", "-created_at"], name="aa_report_status_latest"),
             models.Index(fields=["action", "-created_at"], name="aa_report_action_latest"),
             # The relay's work list: only reports whose publish failed are in it.
             models.Index(
@@ -154,6 +157,13 @@ class AsyncActionReport(models.Model):
             ),
             models.Index(
                 fields=["retry_of"], condition=Q(retry_of__isnull=False), name="aa_report_retries"
+            ),
+            # Unfinished reports older than the reaper's mark: waiting for a countdown or a
+            # retry, parked by the reaper, or lost (async_actions.parking).
+            models.Index(
+                fields=["not_before"],
+                condition=Q(not_before__isnull=False),
+                name="aa_report_waiting",
             ),
             # The worker's lookup of a task it has no report id for (a killed child's failure).
             models.Index(fields=["task_id"], name="aa_report_task_id"),
@@ -238,3 +248,17 @@ class AsyncActionWorker(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AsyncActionReapMark(models.Model):
+    """One row: every report created before `parked_before` is finished or parked.
+
+    See async_actions.parking: the reaper and the dashboard find unfinished reports from here.
+    """
+
+    ONLY = 1
+
+    parked_before = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"parked before {self.parked_before:%Y-%m-%d %H:%M:%S}"

@@ -176,6 +176,8 @@ REPORT_MOVES["lose"] = Move(
         "finished_at": "{new.at}",
         "lost_at": "{new.at}",
         "error_message": "{new.reason}",
+        # Its real outcome may still come: it stays where the reaper finds old reports.
+        "not_before": "COALESCE({old.not_before}, {old.created_at})",
     },
 )
 # `lost` is the reaper's guess, not an outcome: the real outcome of the same task replaces
@@ -194,16 +196,32 @@ for _name in ("start", "retry", "succeed", "fail"):
     REPORT_MOVES[_name] = _revivable(REPORT_MOVES[_name])
 
 
-def _sets_not_before(move: Move) -> Move:
-    """A retry says when the next attempt may run: the reaper waits LOST_AFTER past it."""
+def _sets_not_before(move: Move, moves_state: str) -> Move:
+    """A retry says when the next attempt may run: the reaper waits LOST_AFTER past it.
+
+    Only when the state moves (`moves_state`): a late event leaves the row as it is.
+    """
     return replace(
         move,
         values=(*move.values, "not_before"),
-        sets={**move.sets, "not_before": "{new.not_before}"},
+        sets={
+            **move.sets,
+            "not_before": f"CASE WHEN {moves_state} THEN {{new.not_before}} "
+            "ELSE {old.not_before} END",
+        },
     )
 
 
-REPORT_MOVES["retry"] = _sets_not_before(REPORT_MOVES["retry"])
+def _clears_not_before(move: Move) -> Move:
+    """A real outcome: the reaper need not find the report any more (async_actions.parking)."""
+    return replace(move, sets={**move.sets, "not_before": "NULL"})
+
+
+REPORT_MOVES["retry"] = _sets_not_before(
+    REPORT_MOVES["retry"], "{old.attempts} = {new.attempt} AND {old.status} IN {leaving}"
+)
+for _name in ("succeed", "fail", "cancel"):
+    REPORT_MOVES[_name] = _clears_not_before(REPORT_MOVES[_name])
 STEP_MOVES = _moves(
     AsyncActionStep, "task_id", StepStatus, STEP_ACTIVE_STATUSES, "error_message", prefix="step_"
 )
@@ -244,7 +262,8 @@ WORKFLOW_MOVES = {
             },
             where="({old.status} IN {leaving} OR {old.status} IN {also})",
             also=(Status.OK,),
-        )
+        ),
+        "{old.status} IN {leaving}",
     ),
     # Every step is done.
     "complete": _revivable(
@@ -255,7 +274,7 @@ WORKFLOW_MOVES = {
             ACTIVE_STATUSES,
             Status.OK,
             ("at",),
-            {"status": "{to}", "finished_at": "{new.at}"},
+            {"status": "{to}", "finished_at": "{new.at}", "not_before": "NULL"},
         )
     ),
 }

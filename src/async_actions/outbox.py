@@ -137,6 +137,7 @@ def _record_failure(report: AsyncActionReport, signature: Signature, exc: Except
         sent_at=None,
         status=Status.FAILED,
         finished_at=timezone.now(),
+        not_before=None,  # final: the reaper need not find it (async_actions.parking)
         error_type=type(exc).__name__[:255],
         error_message=message[: aa_settings.ERROR_MESSAGE_MAX_CHARS],
         error_traceback=trace[-aa_settings.TRACEBACK_MAX_CHARS :],

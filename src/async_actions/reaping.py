@@ -10,6 +10,9 @@
 
 `lost` is final for everything but the real outcome of the same task: if the task finishes
 after all, its outcome replaces `lost`, and `lost_at` stays as a trace.
+
+Status is not indexed (see async_actions.parking): each run first parks the unfinished
+reports about to fall behind the mark, then reads only those above it and the parked ones.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from async_actions.models import (
     StepStatus,
 )
 from async_actions.moves import REPORT_MOVES
+from async_actions.parking import park, unfinished_reports
 from async_actions.tracker import get_tracker
 
 STARTED = (Status.RUNNING, Status.RETRYING)
@@ -78,6 +82,8 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
     """
     now = now or timezone.now()
     lost_after_seconds = aa_settings.LOST_AFTER if lost_after is None else lost_after
+    park(now=now)
+    unfinished = AsyncActionReport.objects.filter(unfinished_reports())
     live = live_workers(now=now)
     # A worker that starts a task beats before it: one with no row after WORKER_LOST_AFTER
     # is as silent as a stale one.
@@ -86,7 +92,7 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
     silent = 0
     # A single task's report names its worker; a workflow's running steps name theirs.
     reports = (
-        AsyncActionReport.objects.filter(status__in=RUNNING, started_at__lt=grace)
+        unfinished.filter(status__in=RUNNING, started_at__lt=grace)
         .exclude(worker="")
         .exclude(worker__in=live)
         .values_list("pk", "worker", "task_name")
@@ -111,19 +117,19 @@ def reports_reap(*, now: datetime | None = None, lost_after: float | None = None
 
     cutoff = now - timedelta(seconds=lost_after_seconds)
     never_started = _lose(
-        AsyncActionReport.objects.filter(status=Status.PENDING, started_at__isnull=True).filter(
+        unfinished.filter(status=Status.PENDING, started_at__isnull=True).filter(
             Q(not_before__isnull=True, created_at__lt=cutoff) | Q(not_before__lt=cutoff)
         ),
         message=f"Lost: never started - no worker took it within LOST_AFTER="
         f"{lost_after_seconds:g}s of when it could first run; the broker may have dropped "
         f"the message.",
     ) + _lose(
-        AsyncActionReport.objects.filter(status=Status.RETRYING, not_before__lt=cutoff),
+        unfinished.filter(status=Status.RETRYING, not_before__lt=cutoff),
         message=f"Lost: no worker took its next attempt within LOST_AFTER="
         f"{lost_after_seconds:g}s of when it was due; the broker may have dropped the message.",
     )
     unnamed_worker = _lose(
-        AsyncActionReport.objects.filter(
+        unfinished.filter(
             Q(status__in=STARTED) | Q(status=Status.PENDING, started_at__isnull=False),
             worker="",
             started_at__lt=cutoff,

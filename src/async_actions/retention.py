@@ -18,7 +18,10 @@ from async_actions.models import FINAL_STATUSES, AsyncActionReport
 
 
 def _purgeable(cutoff: datetime) -> QuerySet[AsyncActionReport]:
-    return AsyncActionReport.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=cutoff)
+    # created_at bounds the scan to the old end of aa_report_latest (status is not indexed).
+    return AsyncActionReport.objects.filter(
+        created_at__lt=cutoff, status__in=FINAL_STATUSES, finished_at__lt=cutoff
+    )
 
 
 def reports_purge_count(*, older_than: timedelta) -> int:

@@ -10,6 +10,7 @@ from async_actions.models import (
     AsyncActionReport,
     AsyncActionStep,
 )
+from async_actions.parking import having_status
 
 
 def tracking_for_task(task_id: str) -> tuple[int | None, bool]:
@@ -40,10 +41,13 @@ def report_progress(report: AsyncActionReport) -> float:
 def report_list(
     *, status: str | None = None, action: str | None = None
 ) -> QuerySet[AsyncActionReport]:
-    """Latest first, optionally filtered; served by the (status|action, -created_at) indexes."""
+    """Latest first, optionally filtered; served by aa_report_latest and aa_report_action_latest.
+
+    Unfinished and lost reports come from async_actions.parking's two places.
+    """
     reports = AsyncActionReport.objects.select_related("triggered_by")
     if status:
-        reports = reports.filter(status=status)
+        reports = reports.filter(having_status(status))
     if action:
         reports = reports.filter(action=action)
     return reports.order_by("-created_at", "-id")
