@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from async_actions import AsyncActionReport, Status, start_action
-from async_actions.testing import wait_for_report
+from async_actions.testing import wait_for, wait_for_report
 from async_actions.tracker import Tracker
 from tests.testapp import tasks
 from tests.testapp.models import Marker
@@ -28,6 +28,14 @@ def test_a_worker_writing_each_status_at_once_tracks_the_same(
     failed = start_action("At once, failing", tasks.fail.s("no").set(queue=worker.queue))
 
     ok, failed = wait_for_report(ok), wait_for_report(failed)
+    # Celery publishes the retry before its event is handled: attempt 2's success may be
+    # written first, and attempt 1's error lands on the finished row just after.
+    wait_for(
+        lambda: AsyncActionReport.objects.filter(pk=ok.pk).exclude(last_retry_error="").exists(),
+        timeout=10,
+        what="attempt 1's error on the report",
+    )
+    ok.refresh_from_db()
     assert (ok.status, ok.attempts, ok.last_retry_error) == (
         Status.OK,
         2,

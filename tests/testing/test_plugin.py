@@ -27,10 +27,14 @@ def test_runs_on_a_real_worker(action_worker):
 
 @pytest.mark.async_actions_worker_scope("test")
 @pytest.mark.django_db(transaction=True)
-def test_a_fresh_worker_of_its_own(action_worker):
+def test_a_fresh_worker_of_its_own(async_actions_worker, action_worker):
     report = wait_for_report(start_action("Fail", fail.s("no")))
     assert (report.status, report.error_message) == ("failed", "ValueError: no")
     assert action_worker.hostname.startswith("test-worker-")
+    # The session's worker runs too, and takes none of this test's tasks.
+    started = [wait_for_report(start_action("Add", add.s(n, n))) for n in range(6)]
+    log = action_worker.log()
+    assert all(f"[{report.task_id}] succeeded" in log for report in started)
 
 
 @pytest.mark.django_db

@@ -184,11 +184,18 @@ def action_worker(request: pytest.FixtureRequest) -> Iterator[WorkerProcess]:
     if _worker_scope(request) == "session":
         yield request.getfixturevalue("async_actions_worker")
         return
+    # A queue of its own, the app's default while the test runs: a session worker started
+    # by an earlier test would otherwise take some of this test's tasks.
+    app = request.getfixturevalue("async_actions_celery_app")
+    name = f"test-worker-{uuid.uuid4().hex[:6]}"
+    queue = f"{request.getfixturevalue('async_actions_queue')}-{name}"
     start = request.getfixturevalue("async_actions_start_worker_session")
-    worker = start(f"test-worker-{uuid.uuid4().hex[:6]}")
+    worker = start(name, queue=queue)
+    session_queue, app.conf.task_default_queue = app.conf.task_default_queue, queue
     try:
         yield worker
     finally:
+        app.conf.task_default_queue = session_queue
         worker.stop()
 
 
