@@ -45,12 +45,17 @@ def test_a_redelivered_message_of_a_finished_action_changes_nothing():
     assert (again.status, again.attempts, again.finished_at) == (Status.OK, 1, report.finished_at)
 
 
-def test_a_duplicate_that_runs_beside_the_first_counts_as_an_attempt():
+def test_a_duplicate_that_runs_beside_the_first_counts_as_an_attempt(
+    async_actions_start_worker, async_actions_queue
+):
     """The task really started twice (a broker redelivery): `attempts` says so."""
-    report = start_action("Slow", tasks.create_marker.s("slow", 1.0))
+    # A worker of its own: its second process is free for the duplicate at once (the
+    # session's may still be busy with an earlier test's task).
+    worker = async_actions_start_worker("beside", queue=f"{async_actions_queue}-beside")
+    report = start_action("Slow", tasks.create_marker.s("slow", 1.0).set(queue=worker.queue))
     wait_for_report(report, statuses=[Status.RUNNING])
 
-    duplicate = tasks.create_marker.s("slow", 0.0).set(task_id=report.task_id)
+    duplicate = tasks.create_marker.s("slow", 0.0).set(task_id=report.task_id, queue=worker.queue)
     duplicate.stamp(**{REPORT_ID_STAMP: report.pk})
     duplicate.apply_async()
 

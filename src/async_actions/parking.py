@@ -55,8 +55,8 @@ def having_status(status: str) -> Q:
 def park(*, now: datetime | None = None) -> int:
     """Park the unfinished reports the mark is about to pass, then move it; returns how many.
 
-    The mark stays PARK_AFTER behind the database's present, whatever `now` a caller
-    passes (a test's future must not move it past reports still being written).
+    The mark stays PARK_AFTER behind the present, whatever `now` a caller passes (a
+    test's future must not move it past reports still being written).
     """
     now = min(now or timezone.now(), timezone.now())
     horizon = now - timedelta(seconds=aa_settings.PARK_AFTER)
