@@ -16,7 +16,14 @@ import argparse
 import time
 from collections.abc import Callable
 
-from benchmarks.harness import Worker, median, print_table, purge_queue, wait_until_done
+from benchmarks.harness import (
+    Worker,
+    median,
+    print_table,
+    purge_queue,
+    ratio_range,
+    wait_until_done,
+)
 
 # Send `tasks` actions; (name -> (send all, worker environment, records that say ok)).
 Variant = tuple[Callable[[int, int], None], dict[str, str], Callable[[], int]]
@@ -112,12 +119,14 @@ def run(tasks: int, rounds: int, batch: int) -> None:
                 flush=True,
             )
 
-    plain = median(rates[next(iter(variants))])
+    plain_rates = rates[next(iter(variants))]
+    plain = median(plain_rates)
     rows = [
         (
             name,
             f"{median(rates[name]):.0f}",
             f"{median(rates[name]) / plain:.2f}x",
+            ratio_range(rates[name], plain_rates),
             f"{median(walls[name]) * 1e3:.2f}",
             f"{median(cpus[name]) * 1e3:.2f}",
         )
@@ -126,7 +135,7 @@ def run(tasks: int, rounds: int, batch: int) -> None:
     print_table(
         f"End to end: {tasks} no-op actions, caller + 1 worker prefork -c 2 at once, "
         f"Redis + PostgreSQL, median of {rounds} (start_actions: batches of {batch})",
-        ("variant", "actions/s", "vs plain", "caller ms/call", "caller CPU ms/call"),
+        ("variant", "actions/s", "vs plain", "rounds", "caller ms/call", "caller CPU ms/call"),
         rows,
     )
 

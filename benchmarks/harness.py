@@ -115,6 +115,12 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def ratio_range(values: list[float], base: list[float]) -> str:
+    """The lowest and highest of the rounds' own ratios: how much the machine moved them."""
+    ratios = [value / of for value, of in zip(values, base, strict=True)]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
+
+
 def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     print(f"\n{title}")

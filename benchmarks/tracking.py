@@ -17,6 +17,7 @@ from benchmarks.harness import (
     median,
     print_table,
     purge_queue,
+    ratio_range,
     time_calls,
     wait_until_done,
     worker_seconds,
@@ -95,13 +96,14 @@ def run(tasks: int, rounds: int) -> None:
                 name,
                 f"{rate:.0f}",
                 f"{rate / median(throughput[plain]):.2f}x",
+                ratio_range(throughput[name], throughput[plain]),
                 f"{cost * 1e6:.0f}",
                 f"{cost / median(caller[plain]):.2f}x",
             )
         )
     print_table(
         f"{tasks} no-op tasks, 1 worker prefork -c 2, Redis + PostgreSQL, median of {rounds}",
-        ("variant", "tasks/s", "vs plain", "caller us/call", "vs .delay()"),
+        ("variant", "tasks/s", "vs plain", "rounds", "caller us/call", "vs .delay()"),
         rows,
     )
 
