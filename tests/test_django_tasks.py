@@ -11,10 +11,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -42,6 +43,15 @@ from tests.testapp.models import Marker, SignalRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 worker = pytest.mark.usefixtures("async_actions_worker")
+
+
+@pytest.fixture(autouse=True)
+def _close_the_async_orms_connection():
+    """The async ORM (aget_result, aenqueue) queries from one thread of asgiref's, which
+    outlives the test. Close its connection after each test, as Django's ASGI handler does
+    after each request: left open, it stops the test database from being dropped."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all)())
 
 
 def finished(result):
