@@ -31,7 +31,8 @@ SEED_REPORTS = """
 INSERT INTO async_actions_asyncactionreport (
     public_id, action, status, error_message, error_traceback, triggered_by_id, origin,
     task_name, task_id, root_task_id, created_at, started_at, finished_at, attempts,
-    last_retry_error, last_retry_attempt, error_type, total_steps, progress_message
+    last_retry_error, last_retry_attempt, error_type, total_steps, progress_message,
+    exception_class_path, worker_ids, worker, send_error, outbox, fingerprint
 )
 SELECT
     gen_random_uuid(),
@@ -49,7 +50,7 @@ SELECT
     1, '', 0,
     CASE WHEN i %% 50 = 0 THEN 'ValueError' ELSE '' END,
     CASE WHEN i %% 10 = 0 THEN 3 ELSE 1 END,
-    ''
+    '', '', '[]', '', '', '', ''
 FROM generate_series(1, %(rows)s) AS i
 """
 
@@ -57,11 +58,11 @@ FROM generate_series(1, %(rows)s) AS i
 SEED_STEPS = """
 INSERT INTO async_actions_asyncactionstep (
     report_id, task_id, task_name, position, branch, status, attempts, last_retry_attempt,
-    started_at, finished_at, error_type, error_message, error_traceback
+    started_at, finished_at, error_type, error_message, error_traceback, worker
 )
 SELECT r.id, r.task_id || '-' || s, 'proj.tasks.step' || s, s - 1, '',
     CASE WHEN r.status = 'ok' THEN 'ok' WHEN s = 1 THEN 'ok' ELSE 'pending' END,
-    1, 0, r.started_at, r.finished_at, '', '', ''
+    1, 0, r.started_at, r.finished_at, '', '', '', ''
 FROM async_actions_asyncactionreport r, generate_series(1, 3) AS s
 WHERE r.total_steps = 3
 """
@@ -84,6 +85,11 @@ def _seed(rows: int) -> None:
         cursor.execute("TRUNCATE async_actions_asyncactionreport CASCADE")
         cursor.execute(SEED_REPORTS, {"actions": ACTIONS, "rows": rows, "user_id": user.pk})
         cursor.execute(SEED_STEPS)
+    # As the reaper leaves a table: old unfinished reports parked, the mark PARK_AFTER back.
+    from async_actions.parking import park
+
+    park()
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE async_actions_asyncactionreport")
         cursor.execute("ANALYZE async_actions_asyncactionstep")
     print(f"Seeded in {time.perf_counter() - started:.0f} s.")
@@ -99,6 +105,7 @@ def _pages() -> list[tuple[str, str]]:
     return [
         ("dashboard, first page", "/actions/"),
         ("dashboard, status=failed", "/actions/?status=failed"),
+        ("dashboard, status=running", "/actions/?status=running"),
         ("dashboard, action + origin", "/actions/?action=Export+ledger&origin=admin"),
         ("dashboard, status + day", "/actions/?status=failed&date=" + _a_day()),
         ("dashboard, rows fragment (live poll)", "/actions/?fragment=rows"),
