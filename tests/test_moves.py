@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from async_actions.models import AsyncActionReport, AsyncActionStep
-from async_actions.moves import ALL_MOVES, Move
+from async_actions.moves import ALL_MOVES, REPORT_MOVES, Move
+from async_actions.spill import replay_success
 from async_actions.tracker import Tracker
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +76,40 @@ def test_a_move_leaves_exactly_the_states_it_names(move, state, form):
         assert row.status in (move.to, state)
     else:
         assert row.status == move.to
+
+
+@pytest.mark.parametrize("form", ["at-once", "batched"])
+def test_a_success_names_the_worker_that_ran_it_and_one_naming_none_keeps_it(form):
+    """A start merged into its success is written by the success alone: it names the worker.
+    An event naming no worker (an older replayed message) is no rerun and keeps the worker."""
+    merged = AsyncActionReport.objects.create(action="Merged")
+    started = AsyncActionReport.objects.create(
+        action="Started", status="running", attempts=1, worker="host:1"
+    )
+    now = timezone.now()
+
+    def succeed(report, worker):
+        values = {"attempt": 1, "started": now, "at": now, "worker": worker}
+        if form == "at-once":
+            Tracker().apply(REPORT_MOVES["succeed"], report.pk, **values)
+        else:
+            Tracker().apply_many(REPORT_MOVES["succeed"], [{"key": report.pk, **values}])
+        report.refresh_from_db()
+        return report.status, report.attempts, report.worker
+
+    assert succeed(merged, "host:2") == ("ok", 1, "host:2")
+    assert succeed(started, "") == ("ok", 1, "host:1")
+
+
+def test_a_replayed_success_is_no_rerun_of_the_worker_that_ran_it():
+    """Any worker may write a success kept in the broker (spill.py): the one that ran it
+    is named in the message, so the attempt is not counted twice."""
+    report = AsyncActionReport.objects.create(
+        action="Spilled", status="running", attempts=1, worker="host:1"
+    )
+    at = timezone.now().isoformat()
+
+    assert replay_success(report_id=report.pk, task_id=None, attempt=1, at=at, worker="host:1")
+
+    report.refresh_from_db()
+    assert (report.status, report.attempts, report.worker) == ("ok", 1, "host:1")

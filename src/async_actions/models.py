@@ -103,8 +103,10 @@ class AsyncActionReport(models.Model):
     worker_ids = models.JSONField(default=list, blank=True)
 
     # Reliability (docs/reliability.md).
-    # The worker process running it (AsyncActionWorker.name), set by each start.
-    # Not indexed: the reaper finds running reports by status, then checks their workers.
+    # The worker process running it (AsyncActionWorker.name), set by each start (or by its
+    # success, which carries a start the write-behind buffer merged into it).
+    # Not indexed (no column a move changes is, see Meta): the reaper finds running reports
+    # through async_actions.parking, then checks their workers.
     worker = models.CharField(max_length=255, blank=True, default="")
     # When the reaper declared it lost; kept when a later real outcome replaces `lost`.
     lost_at = models.DateTimeField(null=True, blank=True)

@@ -40,10 +40,14 @@ LATEST_ATTEMPT = (
 # froze: the message was delivered again (acks_late), so this run is one more attempt. Told
 # from the row alone, as not every transport flags a redelivery. Equal attempts only: a
 # late start of an older attempt (the next one already started elsewhere) is no rerun.
+# An event that names no worker (a success replayed from the broker by an older version)
+# is never taken for a rerun.
 RERUN = (
     "({old.attempts} = {new.attempt} AND {old.status} NOT IN ({s.pending}, {s.retrying}) "
-    "AND {old.worker} <> '' AND {old.worker} <> {new.worker})"
+    "AND {old.worker} <> '' AND {new.worker} <> '' AND {old.worker} <> {new.worker})"
 )
+# The worker process that ran it; an event that names none keeps the one recorded.
+RAN_ON = "COALESCE(NULLIF({new.worker}, ''), {old.worker})"
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,9 @@ def _moves(
                 "started_at": "COALESCE({old.started_at}, {new.started})",
                 "attempts": f"CASE WHEN {RERUN} THEN {{old.attempts}} + 1 "
                 f"ELSE {LATEST_ATTEMPT} END",
+                # The write-behind buffer merges a start into its success (one statement,
+                # not two): the success names the worker, as the start would have.
+                "worker": RAN_ON,
             },
         ),
         # A failure reported by the worker's main process (WorkerLostError) may come before
@@ -224,11 +231,6 @@ for _name in ("succeed", "fail", "cancel"):
     REPORT_MOVES[_name] = _clears_not_before(REPORT_MOVES[_name])
 STEP_MOVES = _moves(
     AsyncActionStep, "task_id", StepStatus, STEP_ACTIVE_STATUSES, "error_message", prefix="step_"
-)
-# The write-behind buffer merges a step's start into its success (one statement, not two):
-# the success names the step's worker, as the start would have.
-STEP_MOVES["succeed"] = replace(
-    STEP_MOVES["succeed"], sets={**STEP_MOVES["succeed"].sets, "worker": "{new.worker}"}
 )
 
 # What a step's move does to its workflow's report.

@@ -46,6 +46,8 @@ def spill_success(
                 "task_id": task_id,
                 "attempt": attempt,
                 "at": now.isoformat(),
+                # Whichever process writes it, this one ran it: not a rerun elsewhere.
+                "worker": get_tracker().worker,
             },
             queue=queue,
             retry=False,
@@ -60,10 +62,14 @@ def spill_success(
     return True
 
 
-def replay_success(*, report_id: int, task_id: str | None, attempt: int, at: str) -> bool:
+def replay_success(
+    *, report_id: int, task_id: str | None, attempt: int, at: str, worker: str = ""
+) -> bool:
     """Write a spilled success (DatabaseError while the database is still down).
 
-    Returns False when it is older than WRITE_RETRY_WINDOW: given up, loudly.
+    `worker` is the process that ran it ("" from a message that does not say: the worker
+    recorded at its start stays). Returns False when it is older than WRITE_RETRY_WINDOW:
+    given up, loudly.
     """
     when = datetime.fromisoformat(at)
     if (timezone.now() - when).total_seconds() > aa_settings.WRITE_RETRY_WINDOW:
@@ -75,8 +81,8 @@ def replay_success(*, report_id: int, task_id: str | None, attempt: int, at: str
         return False
     tracker = get_tracker()
     if task_id is not None:
-        row = {"key": task_id, "report_id": report_id, "attempt": attempt}
+        row = {"key": task_id, "report_id": report_id, "attempt": attempt, "worker": worker}
         tracker.steps_succeed([{**row, "started": when, "at": when}])
     else:
-        tracker.succeed(report_id=report_id, attempt=attempt, at=when)
+        tracker.succeed(report_id=report_id, attempt=attempt, at=when, worker=worker)
     return True

@@ -75,7 +75,12 @@ def reap_lost() -> int:
     bind=True, name="async_actions.tasks.replay_success", ignore_result=True, acks_late=True
 )
 def replay_success(
-    self: Task[Any, Any], report_id: int, task_id: str | None, attempt: int, at: str
+    self: Task[Any, Any],
+    report_id: int,
+    task_id: str | None,
+    attempt: int,
+    at: str,
+    worker: str = "",
 ) -> bool:
     """Write a success a worker kept in the broker while the database was down (spill.py)."""
     from django.db import DatabaseError
@@ -83,7 +88,7 @@ def replay_success(
     from async_actions.spill import replay_success as write
 
     try:
-        return write(report_id=report_id, task_id=task_id, attempt=attempt, at=at)
+        return write(report_id=report_id, task_id=task_id, attempt=attempt, at=at, worker=worker)
     except DatabaseError as exc:  # still down: again later, backing off to every 30 s
         raise self.retry(
             exc=exc, countdown=min(30, 2**self.request.retries), max_retries=None

@@ -123,7 +123,9 @@ class Tracker(MoveWriter):
         attempt: int = 0,
         started: datetime | None = None,
         at: datetime | None = None,
+        worker: str | None = None,
     ) -> bool:
+        """Attempt `attempt` succeeded on `worker` (default: this process)."""
         at = at or timezone.now()
         return self.apply(
             REPORT_MOVES["succeed"],
@@ -131,7 +133,7 @@ class Tracker(MoveWriter):
             attempt=attempt,
             started=started or at,
             at=at,
-            worker=self.worker,
+            worker=self.worker if worker is None else worker,
         )
 
     def retry(
@@ -192,8 +194,9 @@ class Tracker(MoveWriter):
             self.apply_many(WORKFLOW_MOVES["start"], chunk)
 
     def steps_succeed(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows of key (task id), report_id, attempt, started, at; completes finished workflows."""
-        rows = [{**row, "worker": self.worker} for row in rows]
+        """Rows of key (task id), report_id, attempt, started, at and optionally worker
+        (default: this process); completes finished workflows."""
+        rows = [{"worker": self.worker, **row} for row in rows]
         for chunk in chunks(rows):
             self.apply_many(STEP_MOVES["succeed"], chunk)
         self.complete_workflows(report_ids={row["report_id"] for row in rows})
