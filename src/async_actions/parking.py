@@ -33,6 +33,8 @@ from async_actions.models import ACTIVE_STATUSES, AsyncActionReapMark, AsyncActi
 
 # Before any reaper ran, every report is above the mark.
 _NO_MARK = datetime(1970, 1, 1, tzinfo=UTC)
+# The statuses of reports that may still move, so are kept where the reaper finds them.
+FINDABLE_STATUSES = (*ACTIVE_STATUSES, Status.LOST)
 
 
 def _mark() -> datetime:
@@ -47,7 +49,7 @@ def unfinished_reports() -> Q:
 
 def having_status(status: str) -> Q:
     """`status = %s`, and for the statuses kept findable, where to look for them."""
-    if status in (*ACTIVE_STATUSES, Status.LOST):
+    if status in FINDABLE_STATUSES:
         return Q(status=status) & unfinished_reports()
     return Q(status=status)
 
