@@ -11,10 +11,12 @@ import time
 
 import pytest
 from celery import Celery, Task, chain
+from celery.signals import before_task_publish
 from django.core.management import call_command
 from django.db import transaction
+from kombu import Producer
 
-from async_actions import AsyncActionReport, Status, start_action
+from async_actions import ActionSpec, AsyncActionReport, Status, start_action, start_actions
 from async_actions.outbox import reports_relay
 from async_actions.testing.faults import RedisServer
 
@@ -154,3 +156,71 @@ def test_the_relay_command_and_its_bad_arguments(app, broker, capsys):
         call_command("async_actions_relay", "--limit", "0")
     call_command("async_actions_relay")
     assert "Sent 0 unsent report(s)" in capsys.readouterr().out
+
+
+needs_publish_batches = pytest.mark.skipif(
+    not hasattr(Producer, "batch"), reason="kombu publishes in batches from 5.7 on"
+)
+
+
+def _redis(broker):
+    import redis
+
+    return redis.Redis.from_url(broker.url(0))
+
+
+@needs_publish_batches
+def test_start_actions_sends_its_messages_to_redis_together(app, broker):
+    """One pipelined round trip for the whole call: none is in Redis until all are built."""
+    queued_at_each_publish: list[int] = []
+
+    def count(**kwargs):
+        queued_at_each_publish.append(_queued(broker))
+
+    before_task_publish.connect(count, weak=False)
+    try:
+        start_actions(ActionSpec(f"Bulk {i}", app.tasks["outbox.add"].s(i, 1)) for i in range(3))
+    finally:
+        before_task_publish.disconnect(count)
+
+    assert queued_at_each_publish == [0, 0, 0]  # one by one, it would be [0, 1, 2]
+    assert _queued(broker) == 3
+
+
+@needs_publish_batches
+def test_a_batch_redis_refuses_keeps_every_report_of_the_call_for_the_relay(app, broker):
+    start_action("Before", app.tasks["outbox.add"].s(0, 0))  # a pooled connection exists
+    redis = _redis(broker)
+    redis.config_set("maxmemory-policy", "noeviction")
+    redis.config_set("maxmemory", 1)  # every write is refused (OOM), reads still work
+
+    reports = start_actions(
+        ActionSpec(f"Refused {i}", app.tasks["outbox.add"].s(i, 1)) for i in range(3)
+    )
+
+    for report in reports:
+        stored = AsyncActionReport.objects.get(pk=report.pk)
+        assert stored.status == Status.PENDING and stored.sent_at is None
+        assert "BatchPublishError" in stored.send_error and stored.outbox
+        assert "OutOfMemoryError" in stored.send_error  # the cause, from Redis
+        assert report.send_error == stored.send_error  # the returned objects say so too
+    redis.config_set("maxmemory", 0)
+    assert reports_relay(app=app) == 3
+    assert _queued(broker) == 4
+
+
+def test_start_actions_fails_only_the_item_whose_publish_is_broken(app, broker):
+    reports = start_actions(
+        [
+            ActionSpec("First", app.tasks["outbox.add"].s(1, 2)),
+            ActionSpec("Broken", app.tasks["outbox.broken"].s(1)),
+            ActionSpec("Last", app.tasks["outbox.add"].s(5, 6)),
+        ]
+    )
+
+    first, broken, last = (AsyncActionReport.objects.get(pk=r.pk) for r in reports)
+    assert broken.status == Status.FAILED and "publish hook failed" in broken.error_message
+    for report in (first, last):
+        assert report.status == Status.PENDING and report.sent_at is not None
+        assert report.send_error == "" and report.outbox == ""
+    assert _queued(broker) == 2

@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, cast
 
 from celery import Celery, current_app
 from celery.canvas import Signature
@@ -41,6 +42,10 @@ from async_actions.conf import aa_settings
 from async_actions.models import AsyncActionReport, Status
 
 logger = logging.getLogger(__name__)
+
+# Broker commands one message can take in a batch: kombu's Redis transport sends an LPUSH,
+# plus a PEXPIRE per priority step for a queue with an expiry (x-expires).
+COMMANDS_PER_MESSAGE = 16
 
 # Set in a process whose publish failed: its next successful publish relays the outbox.
 _relay_wanted = False
@@ -61,6 +66,21 @@ def _connected(producer: Any) -> Any:
     if not connection.connected:
         connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
     return producer
+
+
+def _one_batch(producer: Any, messages: int) -> AbstractContextManager[Any]:
+    """Publish many messages in one go where the transport can (kombu >= 5.7, Redis).
+
+    Redis then gets one pipelined round trip for all of them instead of one each (and kombu
+    builds one Redis client, not one per message). The batch is made big enough never to
+    flush before its end, so a failed flush concerns every message of the call; they may
+    have reached Redis or not, and the outbox sends them again (the worker ignores a
+    duplicate start). Elsewhere messages go out one by one, as before.
+    """
+    batch = getattr(producer, "batch", None)
+    if messages < 2 or batch is None:
+        return nullcontext()
+    return cast(AbstractContextManager[Any], batch(max_size=messages * COMMANDS_PER_MESSAGE))
 
 
 def _publish(signature: Signature, producer: Any = None) -> None:
@@ -103,17 +123,22 @@ def reports_publish(sends: Sequence[tuple[AsyncActionReport, Signature]]) -> int
     try:
         with app.producer_or_acquire() as producer:
             _connected(producer)
-            for report, signature in sends:
-                try:
-                    _publish(signature, producer)
-                except Exception as exc:  # total: recorded on the report, never raised
-                    _record_failure(report, signature, exc)
-                else:
-                    sent.append(report)
-    except Exception as exc:  # no connection at all: each report gets the error
-        for report, signature in sends[len(sent) :]:
-            if report.send_error == "" and report.status == Status.PENDING:
-                _record_failure(report, signature, exc)
+            published: list[AsyncActionReport] = []
+            with _one_batch(producer, len(sends)):
+                for report, signature in sends:
+                    try:
+                        _publish(signature, producer)
+                    except Exception as exc:  # total: recorded on the report, never raised
+                        _record_failure(report, signature, exc)
+                    else:
+                        published.append(report)
+            sent = published  # the batch is flushed: the broker has them
+    except Exception as exc:  # no connection, or the batch's flush failed: each gets the error
+        taken = {id(report) for report in sent}
+        for report, signature in sends:
+            if id(report) in taken or report.send_error or report.status != Status.PENDING:
+                continue
+            _record_failure(report, signature, exc)
     if sent and _relay_wanted:
         _relay_wanted = False
         reports_relay(app=app, limit=100)
@@ -123,6 +148,8 @@ def reports_publish(sends: Sequence[tuple[AsyncActionReport, Signature]]) -> int
 def _record_failure(report: AsyncActionReport, signature: Signature, exc: Exception) -> None:
     global _relay_wanted
     described = f"{type(exc).__name__}: {exc}"
+    if exc.__cause__ is not None:  # e.g. kombu's BatchPublishError says why only in its cause
+        described += f" ({type(exc.__cause__).__name__}: {exc.__cause__})"
     if isinstance(exc, _broker_errors(signature.app)):
         logger.warning("Broker unreachable, report %s kept in the outbox: %s", report.pk, exc)
         _relay_wanted = True
