@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models.signals import post_save
 
-from async_actions.inserting import insert_report, new_report
+from async_actions.inserting import insert_report, insert_reports, new_report
 from async_actions.models import AsyncActionReport
 from async_actions.services import ActionSpec, _prepare
 from tests.testapp import tasks
@@ -44,6 +44,24 @@ def test_the_compiled_insert_writes_what_save_writes():
     assert _row(inserted) == _row(saved)
     assert inserted.public_id != saved.public_id
     assert AsyncActionReport.objects.get(pk=inserted.pk).public_id == inserted.public_id
+
+
+def test_many_rows_in_batches_write_what_save_writes_each_with_its_own_id():
+    fields = _fields()
+    saved = AsyncActionReport(**fields)
+    saved.save(force_insert=True)
+    # More rows than one statement may carry (SQLite: 999 parameters, 27 rows of 36).
+    size = connection.ops.bulk_batch_size(list(AsyncActionReport._meta.concrete_fields), [])
+    count = 2 * min(size, 30) + 1
+    reports = [new_report({**fields, "action": f"Row {i}"}) for i in range(count)]
+
+    insert_reports(reports, connection.alias, given=fields)
+
+    assert len({report.pk for report in reports}) == count
+    for index, report in enumerate(reports):
+        assert not report._state.adding and report._state.db == connection.alias
+        assert _row(report) == {**_row(saved), "action": f"Row {index}"}  # its own row
+    assert AsyncActionReport.objects.count() == count + 1
 
 
 def test_a_new_report_is_the_one_keywords_make_and_knows_its_user():

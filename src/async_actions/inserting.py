@@ -9,11 +9,14 @@ does) and runs it.
 It is what `save(force_insert=True)` writes, minus what a start does not need: no model
 signals are sent. So when anything listens to `pre_save`/`post_save` for the report model,
 and on a database that cannot return the new id from the INSERT, `save()` is used instead.
+
+`insert_reports` writes many reports with the same statement's row repeated (what
+`bulk_create` writes, which sends no signals either), in batches the database allows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -28,6 +31,11 @@ from async_actions.models import AsyncActionReport
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
+    # The statement around its one row of placeholders: head + row + tail == sql, so many
+    # rows are head + "row, row, ..." + tail.
+    head: str
+    row: str
+    tail: str
     fields: tuple[Field[Any, Any], ...]  # every concrete field but the id, in the statement's order
     # Each field's database value as a new report has it (its default): a start sets only
     # a few fields, so only those are converted per start.
@@ -40,6 +48,7 @@ class _Compiled:
 # database alias -> its compiled statement, or None where the new id comes back through
 # bound output variables (Oracle), not as a row: `save()` is used there.
 _compiled: dict[str, _Compiled | None] = {}
+
 
 def _compile(using: str) -> _Compiled | None:
     meta = AsyncActionReport._meta
@@ -54,12 +63,16 @@ def _compile(using: str) -> _Compiled | None:
         _compiled[using] = None
         return None
     connection = connections[using]
+    row_starts = sql.index(" VALUES (") + len(" VALUES ")
+    row_ends = sql.index(")", row_starts) + 1
     compiled = _compiled[using] = _Compiled(
         sql=sql,
+        head=sql[:row_starts],
+        row=sql[row_starts:row_ends],
+        tail=sql[row_ends:],
         fields=fields,
         defaults=tuple(
-            field.get_db_prep_save(getattr(template, field.attname), connection)
-            for field in fields
+            field.get_db_prep_save(getattr(template, field.attname), connection) for field in fields
         ),
         index={field.name: position for position, field in enumerate(fields)},
         always_new=tuple(field.name for field in fields if _new_each_time(field)),
@@ -82,9 +95,7 @@ def _blank_report() -> _Blank:
     fields = tuple(AsyncActionReport._meta.concrete_fields)
     return _Blank(
         fields=fields,
-        constants=tuple(
-            None if _new_each_time(field) else field.get_default() for field in fields
-        ),
+        constants=tuple(None if _new_each_time(field) else field.get_default() for field in fields),
         made_anew=tuple(
             position
             for position, field in enumerate(fields)
@@ -134,24 +145,65 @@ def _needs_save(using: str) -> bool:
     )
 
 
-def insert_report(report: AsyncActionReport, using: str, given: Iterable[str]) -> None:
-    """INSERT the unsaved `report` and set its id, as `report.save(force_insert=True)` does.
+def _compiled_for(using: str) -> _Compiled | None:
+    return _compiled[using] if using in _compiled else _compile(using)
 
-    `given`: the fields the report was created with; every other one has its default.
-    """
-    compiled = _compiled[using] if using in _compiled else _compile(using)
-    if compiled is None or _needs_save(using):
-        report.save(force_insert=True, using=using)
-        return
-    connection = connections[using]
+
+def _params(
+    compiled: _Compiled, report: AsyncActionReport, given: Iterable[str], connection: Any
+) -> list[Any]:
+    """The statement's values for `report`: the defaults, with its own fields converted."""
     params = list(compiled.defaults)
     for name in (*compiled.always_new, *given):
         position = compiled.index[name]
         field = compiled.fields[position]
         params[position] = field.get_db_prep_save(field.pre_save(report, True), connection)
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
-        row = cursor.fetchone()
-    report.pk = row[0]
+    return params
+
+
+def _saved(report: AsyncActionReport, pk: Any, using: str) -> None:
+    report.pk = pk
     report._state.adding = False
     report._state.db = using
+
+
+def insert_report(report: AsyncActionReport, using: str, given: Iterable[str]) -> None:
+    """INSERT the unsaved `report` and set its id, as `report.save(force_insert=True)` does.
+
+    `given`: the fields the report was created with; every other one has its default.
+    """
+    compiled = _compiled_for(using)
+    if compiled is None or _needs_save(using):
+        report.save(force_insert=True, using=using)
+        return
+    params = _params(compiled, report, given, connections[using])
+    with connections[using].cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        row = cursor.fetchone()
+    _saved(report, row[0], using)
+
+
+def insert_reports(reports: Sequence[AsyncActionReport], using: str, given: Iterable[str]) -> None:
+    """INSERT many unsaved reports, each created with the `given` fields; set their ids.
+
+    What `bulk_create(reports)` writes, without compiling every field of every row.
+    """
+    compiled = _compiled_for(using)
+    if compiled is None:
+        AsyncActionReport.objects.using(using).bulk_create(reports)
+        return
+    connection = connections[using]
+    given = tuple(given)
+    size = max(1, connection.ops.bulk_batch_size(list(compiled.fields), list(reports)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(reports), size):
+            batch = reports[start : start + size]
+            params = [
+                value for report in batch for value in _params(compiled, report, given, connection)
+            ]
+            rows = ", ".join([compiled.row] * len(batch))
+            cursor.execute(compiled.head + rows + compiled.tail, params)
+            # PostgreSQL and SQLite return the new ids in the order of the rows given
+            # (bulk_create relies on it too).
+            for report, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                _saved(report, pk, using)

@@ -24,7 +24,7 @@ from async_actions.cancelling import report_request_cancel
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 from async_actions.idempotency import check_key, check_same_action, fingerprint
-from async_actions.inserting import insert_report, new_report
+from async_actions.inserting import insert_report, insert_reports, new_report
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
 from async_actions.outbox import report_publish, reports_publish
 from async_actions.signals import action_started
@@ -108,9 +108,7 @@ def _prepare(spec: ActionSpec) -> _Prepared:
     else:
         # One task: a copy with its own options, so the caller's signature stays unchanged.
         signature = spec.signature.clone()
-        final_task_id = (
-            freeze_task(signature) if plain_task(signature) else signature.freeze().id
-        )
+        final_task_id = freeze_task(signature) if plain_task(signature) else signature.freeze().id
         steps = [StepSpec(signature=signature, position=0, branch="")]
     fields = {
         "action": action,
@@ -249,12 +247,12 @@ def _create_many(
             if old is not None:
                 reports.append(_same_action(old, item.fields))
             else:
-                report = AsyncActionReport(**item.fields)
+                report = new_report(item.fields)
                 reports.append(report)
                 new.append((report, item))
         try:
             with transaction.atomic(using=using):  # a savepoint: a lost key race is retried
-                AsyncActionReport.objects.bulk_create([report for report, _ in new])
+                insert_reports([report for report, _ in new], using, given=prepared[0].fields)
         except IntegrityError:
             if not keys:
                 raise
