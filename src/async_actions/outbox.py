@@ -73,9 +73,9 @@ def _one_batch(producer: Any, messages: int) -> AbstractContextManager[Any]:
 
     Redis then gets one pipelined round trip for all of them instead of one each (and kombu
     builds one Redis client, not one per message). The batch is made big enough never to
-    flush before its end, so a failed flush concerns every message of the call; they may
-    have reached Redis or not, and the outbox sends them again (the worker ignores a
-    duplicate start). Elsewhere messages go out one by one, as before.
+    flush before its end, so a failed flush concerns every message of the call: they may
+    have reached Redis or not, and the outbox sends them again (delivery is at least once,
+    see docs/reliability.md). Elsewhere messages go out one by one.
     """
     batch = getattr(producer, "batch", None)
     if messages < 2 or batch is None:
