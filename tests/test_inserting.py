@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models.signals import post_save
 
-from async_actions.inserting import insert_report, insert_reports, new_report
-from async_actions.models import AsyncActionReport
+from async_actions.inserting import insert_many, insert_report, new_report
+from async_actions.models import AsyncActionReport, AsyncActionStep
 from async_actions.services import ActionSpec, _prepare
 from tests.testapp import tasks
 
@@ -55,13 +55,32 @@ def test_many_rows_in_batches_write_what_save_writes_each_with_its_own_id():
     count = 2 * min(size, 30) + 1
     reports = [new_report({**fields, "action": f"Row {i}"}) for i in range(count)]
 
-    insert_reports(reports, connection.alias, given=fields)
+    insert_many(reports, connection.alias, given=fields)
 
     assert len({report.pk for report in reports}) == count
     for index, report in enumerate(reports):
         assert not report._state.adding and report._state.db == connection.alias
         assert _row(report) == {**_row(saved), "action": f"Row {index}"}  # its own row
     assert AsyncActionReport.objects.count() == count + 1
+
+
+def test_steps_go_in_as_bulk_create_writes_them():
+    report = AsyncActionReport.objects.create(action="Steps")
+    made = {"report": report, "task_id": "t", "task_name": "tests.add", "branch": "0"}
+    created = AsyncActionStep.objects.bulk_create([AsyncActionStep(**made, position=0)])
+    steps = [AsyncActionStep(**made, position=position) for position in (1, 2)]
+
+    insert_many(steps, connection.alias, given=[*made, "position"])
+
+    assert [step.pk for step in steps] == sorted({step.pk for step in steps}) and all(
+        step.pk != created[0].pk for step in steps
+    )
+    rows = AsyncActionStep.objects.filter(report=report).order_by("position").values()
+    expected = [
+        {**rows[0], "id": step.pk, "position": position}
+        for step, position in zip(steps, (1, 2), strict=True)
+    ]
+    assert list(rows[1:]) == expected
 
 
 def test_a_new_report_is_the_one_keywords_make_and_knows_its_user():

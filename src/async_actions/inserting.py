@@ -1,4 +1,4 @@
-"""The one INSERT of a single-task start, compiled once per database.
+"""The INSERTs of a start (its report, a workflow's steps), compiled once per database.
 
 Django compiles an INSERT on every `save()`; for the report's 36 columns that costs about
 half as much CPU as running the statement (measured: ~0.16 ms of ~0.36 ms). A start always
@@ -10,8 +10,9 @@ It is what `save(force_insert=True)` writes, minus what a start does not need: n
 signals are sent. So when anything listens to `pre_save`/`post_save` for the report model,
 and on a database that cannot return the new id from the INSERT, `save()` is used instead.
 
-`insert_reports` writes many reports with the same statement's row repeated (what
-`bulk_create` writes, which sends no signals either), in batches the database allows.
+`insert_many` writes many rows of one model (reports, steps) with the statement's row
+repeated (what `bulk_create` writes, which sends no signals either), in batches the
+database allows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connections
-from django.db.models import Field, ForeignKey, signals
+from django.db.models import Field, ForeignKey, Model, signals
 from django.db.models.sql import InsertQuery
 
 from async_actions.models import AsyncActionReport
@@ -37,35 +38,35 @@ class _Compiled:
     row: str
     tail: str
     fields: tuple[Field[Any, Any], ...]  # every concrete field but the id, in the statement's order
-    # Each field's database value as a new report has it (its default): a start sets only
-    # a few fields, so only those are converted per start.
+    # Each field's database value as a new row has it (its default): a start sets only
+    # a few fields, so only those are converted per row.
     defaults: tuple[Any, ...]
     index: dict[str, int]  # field name -> its position in the statement
-    # Fields whose value is new for every report (a callable default, auto_now_add).
+    # Fields whose value is new for every row (a callable default, auto_now_add).
     always_new: tuple[str, ...]
 
 
-# database alias -> its compiled statement, or None where the new id comes back through
-# bound output variables (Oracle), not as a row: `save()` is used there.
-_compiled: dict[str, _Compiled | None] = {}
+# (model, database alias) -> its compiled statement, or None where the new id comes back
+# through bound output variables (Oracle), not as a row: Django's own save is used there.
+_compiled: dict[tuple[type[Model], str], _Compiled | None] = {}
 
 
-def _compile(using: str) -> _Compiled | None:
-    meta = AsyncActionReport._meta
+def _compile(model: type[Model], using: str) -> _Compiled | None:
+    meta = model._meta
     fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
-    template = AsyncActionReport()
-    query = InsertQuery(AsyncActionReport)
+    template = model()
+    query = InsertQuery(model)
     query.insert_values(fields, [template])
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = [meta.pk]
     [(sql, _)] = compiler.as_sql()
     if compiler.returning_params:
-        _compiled[using] = None
+        _compiled[model, using] = None
         return None
     connection = connections[using]
     row_starts = sql.index(" VALUES (") + len(" VALUES ")
     row_ends = sql.index(")", row_starts) + 1
-    compiled = _compiled[using] = _Compiled(
+    compiled = _compiled[model, using] = _Compiled(
         sql=sql,
         head=sql[:row_starts],
         row=sql[row_starts:row_ends],
@@ -145,26 +146,25 @@ def _needs_save(using: str) -> bool:
     )
 
 
-def _compiled_for(using: str) -> _Compiled | None:
-    return _compiled[using] if using in _compiled else _compile(using)
+def _compiled_for(model: type[Model], using: str) -> _Compiled | None:
+    key = (model, using)
+    return _compiled[key] if key in _compiled else _compile(model, using)
 
 
-def _params(
-    compiled: _Compiled, report: AsyncActionReport, given: Iterable[str], connection: Any
-) -> list[Any]:
-    """The statement's values for `report`: the defaults, with its own fields converted."""
+def _params(compiled: _Compiled, row: Model, given: Iterable[str], connection: Any) -> list[Any]:
+    """The statement's values for `row`: the defaults, with its own fields converted."""
     params = list(compiled.defaults)
     for name in (*compiled.always_new, *given):
         position = compiled.index[name]
         field = compiled.fields[position]
-        params[position] = field.get_db_prep_save(field.pre_save(report, True), connection)
+        params[position] = field.get_db_prep_save(field.pre_save(row, True), connection)
     return params
 
 
-def _saved(report: AsyncActionReport, pk: Any, using: str) -> None:
-    report.pk = pk
-    report._state.adding = False
-    report._state.db = using
+def _saved(row: Model, pk: Any, using: str) -> None:
+    row.pk = pk
+    row._state.adding = False
+    row._state.db = using
 
 
 def insert_report(report: AsyncActionReport, using: str, given: Iterable[str]) -> None:
@@ -172,7 +172,7 @@ def insert_report(report: AsyncActionReport, using: str, given: Iterable[str]) -
 
     `given`: the fields the report was created with; every other one has its default.
     """
-    compiled = _compiled_for(using)
+    compiled = _compiled_for(AsyncActionReport, using)
     if compiled is None or _needs_save(using):
         report.save(force_insert=True, using=using)
         return
@@ -183,27 +183,28 @@ def insert_report(report: AsyncActionReport, using: str, given: Iterable[str]) -
     _saved(report, row[0], using)
 
 
-def insert_reports(reports: Sequence[AsyncActionReport], using: str, given: Iterable[str]) -> None:
-    """INSERT many unsaved reports, each created with the `given` fields; set their ids.
+def insert_many(rows: Sequence[Model], using: str, given: Iterable[str]) -> None:
+    """INSERT many unsaved rows of one model, each made with the `given` fields; set their ids.
 
-    What `bulk_create(reports)` writes, without compiling every field of every row.
+    What `bulk_create(rows)` writes, without compiling every field of every row.
     """
-    compiled = _compiled_for(using)
+    if not rows:
+        return
+    model = type(rows[0])
+    compiled = _compiled_for(model, using)
     if compiled is None:
-        AsyncActionReport.objects.using(using).bulk_create(reports)
+        model._default_manager.using(using).bulk_create(rows)
         return
     connection = connections[using]
     given = tuple(given)
-    size = max(1, connection.ops.bulk_batch_size(list(compiled.fields), list(reports)))
+    size = max(1, connection.ops.bulk_batch_size(list(compiled.fields), list(rows)))
     with connection.cursor() as cursor:
-        for start in range(0, len(reports), size):
-            batch = reports[start : start + size]
-            params = [
-                value for report in batch for value in _params(compiled, report, given, connection)
-            ]
-            rows = ", ".join([compiled.row] * len(batch))
-            cursor.execute(compiled.head + rows + compiled.tail, params)
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            params = [value for row in batch for value in _params(compiled, row, given, connection)]
+            statement = compiled.head + ", ".join([compiled.row] * len(batch)) + compiled.tail
+            cursor.execute(statement, params)
             # PostgreSQL and SQLite return the new ids in the order of the rows given
             # (bulk_create relies on it too).
-            for report, (pk,) in zip(batch, cursor.fetchall(), strict=True):
-                _saved(report, pk, using)
+            for row, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                _saved(row, pk, using)

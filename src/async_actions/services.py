@@ -24,7 +24,7 @@ from async_actions.cancelling import report_request_cancel
 from async_actions.canvas import StepSpec, leaves
 from async_actions.errors import InvalidActionError
 from async_actions.idempotency import check_key, check_same_action, fingerprint
-from async_actions.inserting import insert_report, insert_reports, new_report
+from async_actions.inserting import insert_many, insert_report, new_report
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
 from async_actions.outbox import report_publish, reports_publish
 from async_actions.signals import action_started
@@ -252,12 +252,16 @@ def _create_many(
                 new.append((report, item))
         try:
             with transaction.atomic(using=using):  # a savepoint: a lost key race is retried
-                insert_reports([report for report, _ in new], using, given=prepared[0].fields)
+                insert_many([report for report, _ in new], using, given=prepared[0].fields)
         except IntegrityError:
             if not keys:
                 raise
             continue  # another caller committed one of our keys first: read them again
         return reports, new
+
+
+# The fields _record_steps_and_stamp gives a step; every other one has its default.
+_STEP_FIELDS = ("report", "task_id", "task_name", "position", "branch")
 
 
 def _record_steps_and_stamp(items: Sequence[tuple[AsyncActionReport, _Prepared]]) -> None:
@@ -274,7 +278,7 @@ def _record_steps_and_stamp(items: Sequence[tuple[AsyncActionReport, _Prepared]]
         for step in item.steps
     ]
     if rows:
-        AsyncActionStep.objects.bulk_create(rows)
+        insert_many(rows, router.db_for_write(AsyncActionStep), given=_STEP_FIELDS)
     for report, item in items:
         for step in item.steps:
             stamp_task(step.signature, report.pk, step=item.is_workflow)
