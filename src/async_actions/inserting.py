@@ -37,6 +37,10 @@ class _Compiled:
     head: str
     row: str
     tail: str
+    # Many rows in one statement of fixed text, one array per column, where Django's compiler
+    # writes bulk inserts so (PostgreSQL's UNNEST): the database plans it, and psycopg
+    # parses it, once. None elsewhere: there the row is repeated.
+    columns_sql: str | None
     fields: tuple[Field[Any, Any], ...]  # every concrete field but the id, in the statement's order
     # Each field's database value as a new row has it (its default): a start sets only
     # a few fields, so only those are converted per row.
@@ -63,6 +67,8 @@ def _compile(model: type[Model], using: str) -> _Compiled | None:
     if compiler.returning_params:
         _compiled[model, using] = None
         return None
+    query.insert_values(fields, [template, template])
+    [(two_rows_sql, _)] = compiler.as_sql()
     connection = connections[using]
     row_starts = sql.index(" VALUES (") + len(" VALUES ")
     row_ends = sql.index(")", row_starts) + 1
@@ -71,6 +77,7 @@ def _compile(model: type[Model], using: str) -> _Compiled | None:
         head=sql[:row_starts],
         row=sql[row_starts:row_ends],
         tail=sql[row_ends:],
+        columns_sql=two_rows_sql if " VALUES " not in two_rows_sql else None,
         fields=fields,
         defaults=tuple(
             field.get_db_prep_save(getattr(template, field.attname), connection) for field in fields
@@ -197,6 +204,15 @@ def insert_many(rows: Sequence[Model], using: str, given: Iterable[str]) -> None
         return
     connection = connections[using]
     given = tuple(given)
+    if compiled.columns_sql is not None:
+        values = [_params(compiled, row, given, connection) for row in rows]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                compiled.columns_sql, [list(column) for column in zip(*values, strict=True)]
+            )
+            for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+                _saved(row, pk, using)
+        return
     size = max(1, connection.ops.bulk_batch_size(list(compiled.fields), list(rows)))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
