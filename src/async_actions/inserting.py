@@ -199,10 +199,10 @@ def insert_many(rows: Sequence[Model], using: str, given: Iterable[str]) -> None
         return
     model = type(rows[0])
     compiled = _compiled_for(model, using)
-    if compiled is None:
-        model._default_manager.using(using).bulk_create(rows)
-        return
     connection = connections[using]
+    if compiled is None or not connection.features.can_return_rows_from_bulk_insert:
+        model._default_manager.using(using).bulk_create(rows)  # it knows how to get the ids
+        return
     given = tuple(given)
     if compiled.columns_sql is not None:
         values = [_params(compiled, row, given, connection) for row in rows]
