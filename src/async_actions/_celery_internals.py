@@ -96,7 +96,9 @@ def publish_task(signature: Signature, **options: Any) -> None:
     Signature.apply_async deep-copies the options to merge the extra ones in; a start's
     signature is already its own copy, so its task's apply_async gets them directly.
     """
-    signature.type.apply_async(signature.args, signature.kwargs, **{**signature.options, **options})
+    signature.type.apply_async(
+        signature.args, signature.kwargs, **{**signature.options, **options}
+    )
 
 
 def argument_checker(task: Any) -> Callable[..., Any] | None:

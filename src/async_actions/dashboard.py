@@ -247,7 +247,7 @@ class TimelineStep:
 
     @property
     def label(self) -> str:
-        """ "2" for a step of its own; "2.1", "2.2" for parallel branches, counted from 1."""
+        """"2" for a step of its own; "2.1", "2.2" for parallel branches, counted from 1."""
         branch = self.step.branch
         if not branch:
             return str(self.number)

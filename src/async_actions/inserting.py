@@ -80,7 +80,8 @@ def _compile(model: type[Model], using: str) -> _Compiled | None:
         columns_sql=two_rows_sql if " VALUES " not in two_rows_sql else None,
         fields=fields,
         defaults=tuple(
-            field.get_db_prep_save(getattr(template, field.attname), connection) for field in fields
+            field.get_db_prep_save(getattr(template, field.attname), connection)
+            for field in fields
         ),
         index={field.name: position for position, field in enumerate(fields)},
         always_new=tuple(field.name for field in fields if _new_each_time(field)),
@@ -103,7 +104,9 @@ def _blank_report() -> _Blank:
     fields = tuple(AsyncActionReport._meta.concrete_fields)
     return _Blank(
         fields=fields,
-        constants=tuple(None if _new_each_time(field) else field.get_default() for field in fields),
+        constants=tuple(
+            None if _new_each_time(field) else field.get_default() for field in fields
+        ),
         made_anew=tuple(
             position
             for position, field in enumerate(fields)
@@ -183,8 +186,9 @@ def insert_report(report: AsyncActionReport, using: str, given: Iterable[str]) -
     if compiled is None or _needs_save(using):
         report.save(force_insert=True, using=using)
         return
-    params = _params(compiled, report, given, connections[using])
-    with connections[using].cursor() as cursor:
+    connection = connections[using]
+    params = _params(compiled, report, given, connection)
+    with connection.cursor() as cursor:
         cursor.execute(compiled.sql, params)
         row = cursor.fetchone()
     _saved(report, row[0], using)

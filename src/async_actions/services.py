@@ -108,7 +108,9 @@ def _prepare(spec: ActionSpec) -> _Prepared:
     else:
         # One task: a copy with its own options, so the caller's signature stays unchanged.
         signature = spec.signature.clone()
-        final_task_id = freeze_task(signature) if plain_task(signature) else signature.freeze().id
+        final_task_id = (
+            freeze_task(signature) if plain_task(signature) else signature.freeze().id
+        )
         steps = [StepSpec(signature=signature, position=0, branch="")]
     fields = {
         "action": action,
@@ -252,6 +254,7 @@ def _create_many(
                 new.append((report, item))
         try:
             with transaction.atomic(using=using):  # a savepoint: a lost key race is retried
+                # Every item's fields have the same names (_prepare builds them all alike).
                 insert_many([report for report, _ in new], using, given=prepared[0].fields)
         except IntegrityError:
             if not keys:
