@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models.signals import post_save
 
-from async_actions.inserting import insert_many, insert_report, new_report
+from async_actions.inserting import insert_many, insert_report, insert_values, new_report
 from async_actions.models import AsyncActionReport, AsyncActionStep
 from async_actions.services import ActionSpec, _prepare
 from tests.testapp import tasks
@@ -81,6 +81,33 @@ def test_steps_go_in_as_bulk_create_writes_them():
         for step, position in zip(steps, (1, 2), strict=True)
     ]
     assert list(rows[1:]) == expected
+
+
+def test_step_values_go_in_as_bulk_create_writes_them_in_batches():
+    report = AsyncActionReport.objects.create(action="Steps")
+    made = {"task_id": "t", "task_name": "tests.add", "branch": "0"}
+    [created] = AsyncActionStep.objects.bulk_create(
+        [AsyncActionStep(report=report, **made, position=0)]
+    )
+    # More rows than one SQLite statement may carry (999 parameters, 62 rows of 16).
+    count = 150
+
+    insert_values(
+        AsyncActionStep,
+        connection.alias,
+        [{"report": report.pk, **made, "position": position} for position in range(1, count + 1)],
+    )
+
+    rows = list(AsyncActionStep.objects.filter(report=report).order_by("position").values())
+    assert len(rows) == count + 1 and len({row["id"] for row in rows}) == count + 1
+    assert [row["position"] for row in rows] == list(range(count + 1))
+    made_by_bulk_create = {key: value for key, value in rows[0].items() if key != "id"}
+    for row in rows[1:]:
+        assert {key: value for key, value in row.items() if key != "id"} == {
+            **made_by_bulk_create,
+            "position": row["position"],
+        }
+    assert rows[0]["id"] == created.pk
 
 
 def test_a_new_report_is_the_one_keywords_make_and_knows_its_user():

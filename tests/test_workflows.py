@@ -28,8 +28,11 @@ def _short(name):
 
 
 def test_a_chain_is_one_report_with_ordered_steps():
-    report = start_action("Chain", chain(tasks.add.s(1, 2), tasks.add.s(3), tasks.add.s(4)))
+    canvas = chain(tasks.add.s(1, 2), tasks.add.s(3), tasks.add.s(4))
+    report = start_action("Chain", canvas)
 
+    # The caller's chain is left as it was: its tasks have no ids, it can be started again.
+    assert [task.options for task in canvas.tasks] == [{}, {}, {}]
     report = wait_for_report(report)
 
     assert report.status == Status.OK and report.total_steps == 3
@@ -44,6 +47,9 @@ def test_a_chain_is_one_report_with_ordered_steps():
     # it has sent the next step; the order of starts is what the chain guarantees.
     assert steps[0].started_at <= steps[1].started_at <= steps[2].started_at
     assert report_progress(report) == 1.0
+    # The chain's result is its last task's; it began with its first.
+    ordered = sorted(steps, key=lambda step: step.position)
+    assert (report.root_task_id, report.task_id) == (ordered[0].task_id, ordered[-1].task_id)
 
 
 def test_group_members_share_a_position_on_their_own_branches():

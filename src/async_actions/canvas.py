@@ -20,7 +20,7 @@ from typing import Any, ParamSpec
 from celery import Task
 from celery.canvas import Signature, chord, group
 
-from async_actions._celery_internals import ChainType
+from async_actions._celery_internals import ChainType, plain_task
 from async_actions.errors import NotChainableError
 
 P = ParamSpec("P")
@@ -74,6 +74,18 @@ def leaves(signature: Signature) -> list[StepSpec]:
     found: list[StepSpec] = []
     _walk(signature, 0, "", found)
     return found
+
+
+def plain_chain_tasks(signature: Signature) -> list[Signature] | None:
+    """The tasks of a chain made only of plain tasks (no nesting, no callbacks), else None.
+
+    Such a chain needs no freezing to know its task ids: each task's own id is its step's,
+    and Celery keeps ids already set when it publishes the chain.
+    """
+    if not isinstance(signature, ChainType):
+        return None
+    tasks = list(signature.tasks)
+    return tasks if tasks and all(plain_task(task) for task in tasks) else None
 
 
 def needs_chords(signature: Signature) -> bool:

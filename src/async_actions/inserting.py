@@ -208,23 +208,57 @@ def insert_many(rows: Sequence[Model], using: str, given: Iterable[str]) -> None
         model._default_manager.using(using).bulk_create(rows)  # it knows how to get the ids
         return
     given = tuple(given)
-    if compiled.columns_sql is not None:
-        values = [_params(compiled, row, given, connection) for row in rows]
-        with connection.cursor() as cursor:
+    values = [_params(compiled, row, given, connection) for row in rows]
+    for row, pk in zip(rows, _insert(compiled, values, connection), strict=True):
+        _saved(row, pk, using)
+
+
+def insert_values(model: type[Model], using: str, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT many rows of `model` given as {field name: value}; every other field its default.
+
+    For rows nothing reads back at once (a workflow's steps): no model instance is built
+    and their ids are not set anywhere. The fields named must be the same in every row.
+    """
+    if not rows:
+        return
+    compiled = _compiled_for(model, using)
+    connection = connections[using]
+    if (
+        compiled is None
+        or compiled.always_new
+        or not connection.features.can_return_rows_from_bulk_insert
+    ):
+        model._default_manager.using(using).bulk_create([model(**row) for row in rows])
+        return
+    converters = [
+        (position, compiled.fields[position])
+        for position in (compiled.index[name] for name in rows[0])
+    ]
+    values = []
+    for row in rows:
+        params = list(compiled.defaults)
+        for (position, field), value in zip(converters, row.values(), strict=True):
+            params[position] = field.get_db_prep_save(value, connection)
+        values.append(params)
+    _insert(compiled, values, connection)
+
+
+def _insert(compiled: _Compiled, values: list[list[Any]], connection: Any) -> list[Any]:
+    """Run the INSERT of these rows' statement values; the new ids, in the rows' order."""
+    ids: list[Any] = []
+    with connection.cursor() as cursor:
+        if compiled.columns_sql is not None:
             cursor.execute(
                 compiled.columns_sql, [list(column) for column in zip(*values, strict=True)]
             )
-            for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-                _saved(row, pk, using)
-        return
-    size = max(1, connection.ops.bulk_batch_size(list(compiled.fields), list(rows)))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            params = [value for row in batch for value in _params(compiled, row, given, connection)]
+            return [pk for (pk,) in cursor.fetchall()]
+        fields = list(compiled.fields)
+        size = max(1, connection.ops.bulk_batch_size(fields, values))
+        for start in range(0, len(values), size):
+            batch = values[start : start + size]
             statement = compiled.head + ", ".join([compiled.row] * len(batch)) + compiled.tail
-            cursor.execute(statement, params)
+            cursor.execute(statement, [value for params in batch for value in params])
             # PostgreSQL and SQLite return the new ids in the order of the rows given
             # (bulk_create relies on it too).
-            for row, (pk,) in zip(batch, cursor.fetchall(), strict=True):
-                _saved(row, pk, using)
+            ids.extend(pk for (pk,) in cursor.fetchall())
+    return ids

@@ -21,10 +21,10 @@ from django.utils import timezone
 
 from async_actions._celery_internals import freeze_task, plain_task
 from async_actions.cancelling import report_request_cancel
-from async_actions.canvas import StepSpec, leaves
+from async_actions.canvas import StepSpec, leaves, plain_chain_tasks
 from async_actions.errors import InvalidActionError
 from async_actions.idempotency import check_key, check_same_action, fingerprint
-from async_actions.inserting import insert_many, insert_report, new_report
+from async_actions.inserting import insert_many, insert_report, insert_values, new_report
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
 from async_actions.outbox import report_publish, reports_publish
 from async_actions.signals import action_started
@@ -100,10 +100,16 @@ def _prepare(spec: ActionSpec) -> _Prepared:
     is_workflow = steps[0].signature is not spec.signature
     if is_workflow:
         signature = spec.signature.clone()
-        try:
-            final_task_id = signature.freeze().id
-        except NotImplementedError as exc:  # Celery's word for "chords need a result backend"
-            raise InvalidActionError(f"This workflow cannot be started: {exc}") from exc
+        tasks = plain_chain_tasks(signature)
+        if tasks is not None:
+            # Ids set on its tasks now: Celery's freeze would build a result per task, and
+            # publishing the chain freezes it all again.
+            final_task_id = [freeze_task(task) for task in tasks][-1]
+        else:
+            try:
+                final_task_id = signature.freeze().id
+            except NotImplementedError as exc:  # Celery's word for "chords need a result backend"
+                raise InvalidActionError(f"This workflow cannot be started: {exc}") from exc
         steps = leaves(signature)  # of the frozen clone: their task ids are set now
     else:
         # One task: a copy with its own options, so the caller's signature stays unchanged.
@@ -175,7 +181,8 @@ def start_action(
     with transaction.atomic(using=using):
         key = prepared.fields["idempotency_key"]
         if key is None:
-            report = AsyncActionReport.objects.create(**prepared.fields)
+            report = new_report(prepared.fields)
+            insert_report(report, using, given=prepared.fields)
         else:
             report, created = _create_once(prepared.fields, using)
             if not created:
@@ -263,25 +270,20 @@ def _create_many(
         return reports, new
 
 
-# The fields _record_steps_and_stamp gives a step; every other one has its default.
-_STEP_FIELDS = ("report", "task_id", "task_name", "position", "branch")
-
-
 def _record_steps_and_stamp(items: Sequence[tuple[AsyncActionReport, _Prepared]]) -> None:
-    rows = [
-        AsyncActionStep(
-            report=report,
-            task_id=str(step.signature.id),
-            task_name=str(step.signature.task),
-            position=step.position,
-            branch=step.branch,
-        )
+    steps = [
+        {
+            "report": report.pk,
+            "task_id": str(step.signature.id),
+            "task_name": str(step.signature.task),
+            "position": step.position,
+            "branch": step.branch,
+        }
         for report, item in items
         if item.is_workflow
         for step in item.steps
     ]
-    if rows:
-        insert_many(rows, router.db_for_write(AsyncActionStep), given=_STEP_FIELDS)
+    insert_values(AsyncActionStep, router.db_for_write(AsyncActionStep), steps)
     for report, item in items:
         for step in item.steps:
             stamp_task(step.signature, report.pk, step=item.is_workflow)
