@@ -66,18 +66,20 @@ def test_many_rows_in_batches_write_what_save_writes_each_with_its_own_id():
 
 def test_steps_go_in_as_bulk_create_writes_them():
     report = AsyncActionReport.objects.create(action="Steps")
-    made = {"report": report, "task_id": "t", "task_name": "tests.add", "branch": "0"}
-    created = AsyncActionStep.objects.bulk_create([AsyncActionStep(**made, position=0)])
-    steps = [AsyncActionStep(**made, position=position) for position in (1, 2)]
+    made = {"report": report, "task_name": "tests.add", "branch": "0"}
+    created = AsyncActionStep.objects.bulk_create(
+        [AsyncActionStep(**made, task_id="t0", position=0)]
+    )
+    steps = [AsyncActionStep(**made, task_id=f"t{p}", position=p) for p in (1, 2)]
 
-    insert_many(steps, connection.alias, given=[*made, "position"])
+    insert_many(steps, connection.alias, given=[*made, "task_id", "position"])
 
     assert [step.pk for step in steps] == sorted({step.pk for step in steps}) and all(
         step.pk != created[0].pk for step in steps
     )
     rows = AsyncActionStep.objects.filter(report=report).order_by("position").values()
     expected = [
-        {**rows[0], "id": step.pk, "position": position}
+        {**rows[0], "id": step.pk, "task_id": f"t{position}", "position": position}
         for step, position in zip(steps, (1, 2), strict=True)
     ]
     assert list(rows[1:]) == expected
@@ -85,9 +87,9 @@ def test_steps_go_in_as_bulk_create_writes_them():
 
 def test_step_values_go_in_as_bulk_create_writes_them_in_batches():
     report = AsyncActionReport.objects.create(action="Steps")
-    made = {"task_id": "t", "task_name": "tests.add", "branch": "0"}
+    made = {"task_name": "tests.add", "branch": "0"}
     [created] = AsyncActionStep.objects.bulk_create(
-        [AsyncActionStep(report=report, **made, position=0)]
+        [AsyncActionStep(report=report, **made, task_id="t0", position=0)]
     )
     # More rows than one SQLite statement may carry (999 parameters, 62 rows of 16).
     count = 150
@@ -95,7 +97,10 @@ def test_step_values_go_in_as_bulk_create_writes_them_in_batches():
     insert_values(
         AsyncActionStep,
         connection.alias,
-        [{"report": report.pk, **made, "position": position} for position in range(1, count + 1)],
+        [
+            {"report": report.pk, "task_id": f"t{p}", **made, "position": p}
+            for p in range(1, count + 1)
+        ],
     )
 
     rows = list(AsyncActionStep.objects.filter(report=report).order_by("position").values())
@@ -105,6 +110,7 @@ def test_step_values_go_in_as_bulk_create_writes_them_in_batches():
     for row in rows[1:]:
         assert {key: value for key, value in row.items() if key != "id"} == {
             **made_by_bulk_create,
+            "task_id": f"t{row['position']}",
             "position": row["position"],
         }
     assert rows[0]["id"] == created.pk

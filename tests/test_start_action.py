@@ -3,10 +3,18 @@
 import datetime
 
 import pytest
+from celery import chain
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
-from async_actions import AsyncActionReport, InvalidActionError, Origin, Status, start_action
+from async_actions import (
+    AsyncActionReport,
+    AsyncActionStep,
+    InvalidActionError,
+    Origin,
+    Status,
+    start_action,
+)
 from async_actions.testing import wait_for_report
 from tests.testapp import tasks
 from tests.testapp.models import Marker
@@ -120,6 +128,30 @@ def test_bad_origin_and_idempotency_key_are_refused():
     with pytest.raises(InvalidActionError, match="idempotency_key"):
         start_action("Bad key", tasks.noop.s(), idempotency_key="")
     assert AsyncActionReport.objects.count() == 0
+
+
+def test_a_task_id_used_twice_in_a_workflow_is_refused_and_records_nothing():
+    twice = chain(tasks.noop.si().set(task_id="same"), tasks.noop.si().set(task_id="same"))
+
+    with pytest.raises(
+        InvalidActionError, match="Two tasks of this workflow have the task id 'same'"
+    ):
+        start_action("Twice", twice)
+
+    assert not AsyncActionReport.objects.exists() and not AsyncActionStep.objects.exists()
+
+
+def test_a_task_id_an_earlier_workflow_has_is_refused_and_records_nothing():
+    def workflow():
+        return chain(tasks.noop.si().set(task_id="taken"), tasks.noop.si())
+
+    start_action("First", workflow())
+
+    with pytest.raises(InvalidActionError, match="a step of an earlier action already has"):
+        start_action("Second", workflow())
+
+    assert list(AsyncActionReport.objects.values_list("action", flat=True)) == ["First"]
+    assert AsyncActionStep.objects.count() == 2
 
 
 def test_invalid_action_error_is_a_value_error():

@@ -79,6 +79,17 @@ def test_a_key_used_twice_in_one_call_is_rejected():
     assert not AsyncActionReport.objects.exists()
 
 
+def test_a_task_id_in_two_workflows_of_one_call_is_rejected():
+    def workflow():
+        return chain(tasks.noop.si().set(task_id="mine"), tasks.noop.si())
+
+    with pytest.raises(
+        InvalidActionError, match=r"item 1 \('B'\).*'mine' is also a task of item 0"
+    ):
+        start_actions([ActionSpec("A", workflow()), ActionSpec("B", workflow())])
+    assert not AsyncActionReport.objects.exists() and not AsyncActionStep.objects.exists()
+
+
 def test_items_must_be_action_specs():
     with pytest.raises(InvalidActionError, match="item 0 must be an ActionSpec, got tuple"):
         start_actions([("A", tasks.noop.s())])

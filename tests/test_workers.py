@@ -1,10 +1,17 @@
 """Several worker processes, redelivered messages and connection reuse, on real workers."""
 
 import pytest
+from celery import chain
 from django.conf import settings
 
-from async_actions import AsyncActionReport, Status, start_action
-from async_actions.signatures import REPORT_ID_STAMP
+from async_actions import AsyncActionReport, AsyncActionStep, Status, StepStatus, start_action
+from async_actions.signals import action_started
+from async_actions.signatures import (
+    LEGACY_REPORT_ID_STAMP,
+    LEGACY_STEP_STAMP,
+    REPORT_ID_STAMP,
+    STEP_STAMP,
+)
 from async_actions.testing import wait_for, wait_for_report
 from tests.testapp import tasks
 from tests.testapp.models import Marker
@@ -43,6 +50,53 @@ def test_a_redelivered_message_of_a_finished_action_changes_nothing():
 
     again = AsyncActionReport.objects.get(pk=report.pk)
     assert (again.status, again.attempts, again.finished_at) == (Status.OK, 1, report.finished_at)
+
+
+def test_a_task_and_a_workflow_carry_one_stamp_each_naming_their_report():
+    sent = {}
+
+    def receiver(sender, report, signature, **kwargs):
+        sent[report.pk] = signature
+
+    action_started.connect(receiver)
+    try:
+        single = start_action("One", tasks.add.s(1, 2))
+        workflow = start_action("Two", chain(tasks.add.s(1, 2), tasks.add.s(3)))
+    finally:
+        action_started.disconnect(receiver)
+
+    def stamps(signature):  # what Celery sends as the message's stamps
+        return {name: signature.options[name] for name in signature.options["stamped_headers"]}
+
+    assert stamps(sent[single.pk]) == {REPORT_ID_STAMP: single.pk}
+    assert [stamps(task) for task in sent[workflow.pk].tasks] == [{STEP_STAMP: workflow.pk}] * 2
+    assert wait_for_report(single).status == Status.OK
+    assert wait_for_report(workflow).status == Status.OK
+
+
+def test_messages_stamped_by_an_earlier_version_are_still_tracked():
+    """Messages still queued when the workers are upgraded carry the older, longer stamps."""
+    single = AsyncActionReport.objects.create(action="Old single", status=Status.PENDING)
+    sent = tasks.create_marker.s("old-single")
+    sent.stamp(**{LEGACY_REPORT_ID_STAMP: single.pk})
+    sent.apply_async()
+    workflow = AsyncActionReport.objects.create(
+        action="Old workflow", status=Status.PENDING, total_steps=2
+    )
+    steps = chain(tasks.create_marker.si("old-step-0"), tasks.create_marker.si("old-step-1"))
+    steps.freeze()
+    for position, task in enumerate(steps.tasks):
+        AsyncActionStep.objects.create(
+            report=workflow, task_id=task.id, task_name=task.task, position=position
+        )
+        task.stamp(**{LEGACY_REPORT_ID_STAMP: workflow.pk, LEGACY_STEP_STAMP: 1})
+    steps.apply_async()
+
+    assert wait_for_report(single).status == Status.OK
+    assert wait_for_report(workflow).status == Status.OK
+    assert set(
+        AsyncActionStep.objects.filter(report=workflow).values_list("status", flat=True)
+    ) == {StepStatus.OK}
 
 
 def test_a_duplicate_that_runs_beside_the_first_counts_as_an_attempt(

@@ -200,9 +200,9 @@ class AsyncActionStep(models.Model):
         AsyncActionReport,
         on_delete=models.CASCADE,
         related_name="steps",
-        db_index=False,  # aa_step_report_status starts with it
+        db_index=False,  # indexed in Meta (aa_step_report)
     )
-    task_id = models.CharField(max_length=255)  # indexed in Meta (no LIKE twin)
+    task_id = models.CharField(max_length=255)  # unique in Meta (no LIKE twin)
     task_name = models.CharField(max_length=255)
     # Order in the workflow: tasks that may run at once share a position, told apart by
     # their parallel branch ("0", "1", "0.2" for a group inside a group ...).
@@ -223,8 +223,15 @@ class AsyncActionStep(models.Model):
     class Meta:
         ordering = ["report", "position", "branch", "id"]
         indexes = [
-            models.Index(fields=["report", "status"], name="aa_step_report_status"),
-            models.Index(fields=["task_id"], name="aa_step_task_id"),
+            # Not with the status: a step's moves then update its row in place (HOT), and no
+            # index on status can tempt the planner away from task_id in the batched UPDATE.
+            models.Index(fields=["report"], name="aa_step_report"),
+        ]
+        constraints = [
+            # Every task of a workflow has its own id (Task.replace hands the replaced task's
+            # row to the task that takes its id). Unique, the batched UPDATE that moves
+            # steps by task id is planned on this index whatever the table's statistics say.
+            models.UniqueConstraint(fields=["task_id"], name="aa_step_task_id_unique"),
         ]
 
     def __str__(self) -> str:

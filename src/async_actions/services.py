@@ -9,6 +9,7 @@ Everything else (steps, idempotency keys, many actions at once) takes one transa
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -111,6 +112,7 @@ def _prepare(spec: ActionSpec) -> _Prepared:
             except NotImplementedError as exc:  # Celery's word for "chords need a result backend"
                 raise InvalidActionError(f"This workflow cannot be started: {exc}") from exc
         steps = leaves(signature)  # of the frozen clone: their task ids are set now
+        _check_own_task_ids(steps)
     else:
         # One task: a copy with its own options, so the caller's signature stays unchanged.
         signature = spec.signature.clone()
@@ -137,6 +139,18 @@ def _prepare(spec: ActionSpec) -> _Prepared:
         "signature": stored,
     }
     return _Prepared(fields=fields, signature=signature, steps=steps, is_workflow=is_workflow)
+
+
+def _check_own_task_ids(steps: Sequence[StepSpec]) -> None:
+    seen: set[str] = set()
+    for step in steps:
+        task_id = str(step.signature.id)
+        if task_id in seen:
+            raise InvalidActionError(
+                f"Two tasks of this workflow have the task id {task_id!r}: each task needs "
+                "its own (set none and Celery makes one)."
+            )
+        seen.add(task_id)
 
 
 def _not_before(signature: Signature, first: Signature) -> datetime | None:
@@ -203,6 +217,7 @@ def start_actions(specs: Iterable[ActionSpec]) -> list[AsyncActionReport]:
     specs = list(specs)
     prepared: list[_Prepared] = []
     keys: dict[str, int] = {}
+    step_task_ids: dict[str, int] = {}
     for index, spec in enumerate(specs):
         if not isinstance(spec, ActionSpec):
             raise InvalidActionError(
@@ -215,6 +230,13 @@ def start_actions(specs: Iterable[ActionSpec]) -> list[AsyncActionReport]:
                 raise InvalidActionError(
                     f"idempotency_key {key!r} is also used by item {keys[key]} of this call."
                 )
+            for step in item.steps if item.is_workflow else ():
+                task_id = str(step.signature.id)
+                if step_task_ids.setdefault(task_id, index) != index:
+                    raise InvalidActionError(
+                        f"task id {task_id!r} is also a task of item "
+                        f"{step_task_ids[task_id]} of this call."
+                    )
         except InvalidActionError as exc:
             raise InvalidActionError(
                 f"start_actions() item {index} ({spec.action!r}): {exc}"
@@ -270,6 +292,10 @@ def _create_many(
         return reports, new
 
 
+# The unique constraint on a step's task id, as PostgreSQL and SQLite name its violation.
+_STEP_TASK_ID_TAKEN = re.compile(r"aa_step_task_id_unique|asyncactionstep\.task_id")
+
+
 def _record_steps_and_stamp(items: Sequence[tuple[AsyncActionReport, _Prepared]]) -> None:
     steps = [
         {
@@ -283,7 +309,16 @@ def _record_steps_and_stamp(items: Sequence[tuple[AsyncActionReport, _Prepared]]
         if item.is_workflow
         for step in item.steps
     ]
-    insert_values(AsyncActionStep, router.db_for_write(AsyncActionStep), steps)
+    try:  # inside the start's transaction, which an error here rolls back whole
+        insert_values(AsyncActionStep, router.db_for_write(AsyncActionStep), steps)
+    except IntegrityError as exc:
+        if not _STEP_TASK_ID_TAKEN.search(str(exc)):
+            raise
+        raise InvalidActionError(
+            "A task of this workflow has a task id that a step of an earlier action already "
+            "has: set none (Celery makes a new one for each start) or one of your own that "
+            f"is new ({exc})."
+        ) from exc
     for report, item in items:
         for step in item.steps:
             stamp_task(step.signature, report.pk, step=item.is_workflow)

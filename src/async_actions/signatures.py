@@ -13,10 +13,16 @@ from async_actions.binding import check_arguments, check_task_arguments
 from async_actions.canvas import StepSpec, leaves, needs_chords
 from async_actions.errors import InvalidActionError
 
-# The stamps that carry a report's id in every message of its action, and mark the tasks
-# of a workflow (tracked as steps) apart from a single-task action (tracked on the report).
-REPORT_ID_STAMP = "async_action_report_id"
-STEP_STAMP = "async_action_step"
+# Every message of an action carries its report's id in one stamp, whose name says how the
+# task is tracked: on the report (a single-task action) or as a step (a workflow's task).
+# One short stamp, not two long ones: a chain's message carries every step still to come,
+# each with its stamps, and each step decodes and encodes them again.
+REPORT_ID_STAMP = "aa_report"
+STEP_STAMP = "aa_step"
+# Messages sent by earlier versions (still in a queue when a worker is upgraded): the
+# report id in every task, plus a flag on a workflow's tasks.
+LEGACY_REPORT_ID_STAMP = "async_action_report_id"
+LEGACY_STEP_STAMP = "async_action_step"
 
 
 def check_signature(
@@ -93,9 +99,7 @@ def _check_task(signature: Signature, *, json_encodable: bool) -> None:
 
 
 def stamp_task(signature: Signature, report_id: int, *, step: bool) -> None:
-    stamps: dict[str, Any] = {REPORT_ID_STAMP: report_id}
-    if step:
-        stamps[STEP_STAMP] = 1
+    stamps: dict[str, Any] = {STEP_STAMP if step else REPORT_ID_STAMP: report_id}
     if plain_task(signature):
         stamp_task_options(signature, stamps)  # what stamp() does, at a fraction of its cost
     else:
@@ -103,14 +107,16 @@ def stamp_task(signature: Signature, report_id: int, *, step: bool) -> None:
 
 
 def is_step(stamps: dict[str, Any] | None) -> bool:
-    return bool(stamps and stamps.get(STEP_STAMP))
+    return bool(stamps and (stamps.get(STEP_STAMP) or stamps.get(LEGACY_STEP_STAMP)))
 
 
 def report_id_from_stamps(stamps: dict[str, Any] | None) -> int | None:
     """The report id a task message carries, or None for a task started without a report."""
     if not stamps:
         return None
-    value = stamps.get(REPORT_ID_STAMP)
+    value = stamps.get(STEP_STAMP) or stamps.get(REPORT_ID_STAMP)
+    if value is None:
+        value = stamps.get(LEGACY_REPORT_ID_STAMP)
     if isinstance(value, list):  # re-stamping (retries, replace) can turn a stamp into a list
         value = value[-1] if value else None
     return int(value) if value is not None else None
