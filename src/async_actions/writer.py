@@ -13,11 +13,13 @@ moved (once the write is committed).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, partial
 from typing import Any
 
 from django.db import connections, router, transaction
+from django.db.models import Model
 
 from async_actions import signals
 from async_actions.models import AsyncActionReport, Status
@@ -69,27 +71,15 @@ class MoveWriter:
     def apply(self, move: Move, key: Any, **values: Any) -> bool:
         """Move one row (by its key) at once; whether it moved."""
         connection = self._connection
-        table = connection.ops.quote_name(move.model._meta.db_table)
-
-        def new(name: str) -> tuple[str, list[Any]]:
-            return "%s", [_adapt(connection, values[name])]
-
-        assignments, params = self._assignments(move, table, new)
-        where, where_params = self._condition(move, table, new)
-        sql = (
-            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
-            f"WHERE {table}.{connection.ops.quote_name(move.key)} = %s AND {where}"
-        )
-        if not self.can_return_rows:
-            moved = bool(self._execute(sql, [*params, key, *where_params]))
+        returning = self.can_return_rows
+        statement = self._compiled(move, "one", returning)
+        params = statement.params({**values, _KEY: key}, connection)
+        if not returning:
+            moved = bool(self._execute(statement.head, params))
             if moved:
                 self._after(move, key, values)
             return moved
-        rows = self._execute(
-            f"{sql} RETURNING {table}.{self._quote('status')}",
-            [*params, key, *where_params],
-            returning=True,
-        )
+        rows = self._execute(statement.head, params, returning=True)
         if rows and rows[0][0] == move.to:
             self._after(move, key, values)
         return bool(rows)
@@ -101,7 +91,48 @@ class MoveWriter:
         if not (self.can_update_from_values and self.can_return_rows):
             return [row["key"] for row in rows if self.apply(move, **row)]
         connection = self._connection
-        quote = connection.ops.quote_name
+        statement = self._compiled(move, "many", True)
+        names = ("key", *move.values)
+        sql = statement.head + ", ".join([statement.row] * len(rows)) + statement.tail
+        values = [_adapt(connection, row[name]) for row in rows for name in names]
+        params = [*statement.head_params, *values, *statement.tail_params]
+        moved = self._execute(sql, params, returning=True)
+        by_key = {row["key"]: row for row in rows}
+        for moved_key, status in moved:
+            if status == move.to:
+                self._after(move, moved_key, by_key[moved_key])
+        return [moved_key for moved_key, _ in moved]
+
+    def _compiled(self, move: Move, form: str, returning: bool) -> _Statement:
+        """A move's statement in one form, rendered once per database alias and kept."""
+        cache_key = (move.name, move.model, self._alias, form, returning)
+        statement = _statements.get(cache_key)
+        if statement is None:
+            statement = _statements[cache_key] = (
+                self._render_one(move, returning) if form == "one" else self._render_many(move)
+            )
+        return statement
+
+    def _render_one(self, move: Move, returning: bool) -> _Statement:
+        """``UPDATE ... SET ... WHERE key = %s AND <may leave>``: one row."""
+        table = self._quote(move.model._meta.db_table)
+
+        def new(name: str) -> tuple[str, list[Any]]:
+            return "%s", [_Value(name)]
+
+        assignments, params = self._assignments(move, table, new)
+        where, where_params = self._condition(move, table, new)
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
+            f"WHERE {table}.{self._quote(move.key)} = %s AND {where}"
+        )
+        if returning:
+            sql += f" RETURNING {table}.{self._quote('status')}"
+        return _Statement(sql, tuple([*params, _Value(_KEY), *where_params]))
+
+    def _render_many(self, move: Move) -> _Statement:
+        """``UPDATE ... FROM (VALUES <rows>) ... RETURNING``: the text around its rows."""
+        quote = self._quote
         table = quote(move.model._meta.db_table)
         names = ("key", *move.values)
 
@@ -110,24 +141,23 @@ class MoveWriter:
 
         assignments, params = self._assignments(move, table, new)
         where, where_params = self._condition(move, table, new)
-        one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
         columns = ", ".join(
             f"column{index} AS {quote(name)}" for index, name in enumerate(names, start=1)
         )
         key = f"{table}.{quote(move.key)}"
-        sql = (
-            f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
-            f"FROM (SELECT {columns} FROM (VALUES {', '.join([one_row] * len(rows))}) AS vals) "
-            f"AS v WHERE {key} = v.{quote('key')} AND {where} "
-            f"RETURNING {key}, {table}.{quote('status')}"
+        return _Statement(
+            head=(
+                f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
+                f"FROM (SELECT {columns} FROM (VALUES "
+            ),
+            head_params=tuple(params),
+            row="(" + ", ".join(["%s"] * len(names)) + ")",
+            tail=(
+                f") AS vals) AS v WHERE {key} = v.{quote('key')} AND {where} "
+                f"RETURNING {key}, {table}.{quote('status')}"
+            ),
+            tail_params=tuple(where_params),
         )
-        values = [_adapt(connection, row[name]) for row in rows for name in names]
-        moved = self._execute(sql, [*params, *values, *where_params], returning=True)
-        by_key = {row["key"]: row for row in rows}
-        for moved_key, status in moved:
-            if status == move.to:
-                self._after(move, moved_key, by_key[moved_key])
-        return [moved_key for moved_key, _ in moved]
 
     def _assignments(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
         parts, params = [], []
@@ -169,6 +199,40 @@ class MoveWriter:
             partial(signal.send, sender=AsyncActionReport, report_id=key, **extra),
             using=self._alias,
         )
+
+
+@dataclass(frozen=True)
+class _Value:
+    """Where an event's value goes in a statement's parameters (the rest are constants)."""
+
+    name: str
+
+
+_KEY = "__key__"  # the row's key, for the one-row form
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A rendered move: `head` is the whole one-row statement; the batched one puts its
+    rows (`row`, repeated) between `head` and `tail`."""
+
+    head: str
+    head_params: tuple[Any, ...]
+    row: str = ""
+    tail: str = ""
+    tail_params: tuple[Any, ...] = ()
+
+    def params(self, values: dict[str, Any], connection: Any) -> list[Any]:
+        """The one-row form's parameters: its constants, with the event's values in place."""
+        return [
+            _adapt(connection, values[part.name]) if isinstance(part, _Value) else part
+            for part in self.head_params
+        ]
+
+
+# (move name, model, database alias, form, returning) -> its statement. Rendering a move
+# walks its templates; a worker's flush runs the same few moves over and over.
+_statements: dict[tuple[str, type[Model], str, str, bool], _Statement] = {}
 
 
 def _adapt(connection: Any, value: Any) -> Any:
