@@ -8,6 +8,11 @@ worker consumes them. Throughput is N / (first call -> last task finished); the 
 wall and CPU time (time.process_time) per action are measured in the same loop. Variants
 run interleaved, round after round; the table shows medians and ratios to plain .delay().
 Redis broker, PostgreSQL, CONN_MAX_AGE=60 for every variant.
+
+Where the CPU goes (Linux, from /proc): the worker's processes per task, PostgreSQL's and
+Redis's per action. The last variant sends plain .delay() at the rate start_action reached in
+the same round: the worker's CPU per task depends on how fast tasks arrive, so that row
+shows what tracking itself costs the worker at the same rate.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import time
 from collections.abc import Callable
 
+from benchmarks import cpu
 from benchmarks.harness import (
     Worker,
     median,
@@ -28,8 +34,11 @@ from benchmarks.harness import (
 # Send `tasks` actions; (name -> (send all, worker environment, records that say ok)).
 Variant = tuple[Callable[[int, int], None], dict[str, str], Callable[[], int]]
 
+TRACKED = "start_action"
+PACED = "plain .delay(), at start_action's rate"
 
-def _variants() -> dict[str, Variant]:
+
+def _variants(pace: dict[str, float]) -> dict[str, Variant]:
     from django_celery_results.models import TaskResult
 
     from async_actions import ActionSpec, start_action, start_actions
@@ -57,6 +66,14 @@ def _variants() -> dict[str, Variant]:
         for start in range(0, count, batch):
             start_actions(ActionSpec("bench", noop.s()) for _ in range(min(batch, count - start)))
 
+    def paced(count: int, batch: int) -> None:
+        interval, due = 1 / pace[TRACKED], time.perf_counter()
+        for _ in range(count):
+            noop.delay()
+            due += interval
+            if (wait := due - time.perf_counter()) > 0:
+                time.sleep(wait)
+
     def reports_ok() -> int:
         return AsyncActionReport.objects.filter(status=Status.OK).count()
 
@@ -68,8 +85,9 @@ def _variants() -> dict[str, Variant]:
             {"AA_BENCH_RESULT_BACKEND": "django-db"},
             lambda: TaskResult.objects.filter(status="SUCCESS").count(),
         ),
-        "start_action": (tracked, {}, reports_ok),
+        TRACKED: (tracked, {}, reports_ok),
         "start_actions (batches)": (tracked_bulk, {}, reports_ok),
+        PACED: (paced, {}, lambda: 0),
     }
 
 
@@ -93,26 +111,54 @@ def _warm_up() -> None:
     clock.reset()
 
 
+def _seconds(worker: Worker) -> dict[str, float | None]:
+    assert worker.process is not None
+    return {
+        "worker": cpu.tree_seconds(worker.process.pid),
+        "postgres": cpu.named_seconds("postgres"),
+        "redis": cpu.named_seconds("redis-server"),
+    }
+
+
+def _per_action(after: float | None, before: float | None, tasks: int) -> float | None:
+    return None if after is None or before is None else (after - before) / tasks
+
+
+def _ms(values: list[float | None]) -> str:
+    known = [value for value in values if value is not None]
+    return f"{median(known) * 1e3:.2f}" if known else "n/a"
+
+
 def run(tasks: int, rounds: int, batch: int) -> None:
     from benchmarks import clock
 
-    variants = _variants()
+    pace: dict[str, float] = {}
+    variants = _variants(pace)
     rates: dict[str, list[float]] = {name: [] for name in variants}
     walls: dict[str, list[float]] = {name: [] for name in variants}
     cpus: dict[str, list[float]] = {name: [] for name in variants}
+    used: dict[str, dict[str, list[float | None]]] = {
+        name: {"worker": [], "postgres": [], "redis": []} for name in variants
+    }
     for round_number in range(1, rounds + 1):
         for name, (send, env, recorded) in variants.items():
             purge_queue()
             _reset_tables()
-            with Worker(env=env):
+            with Worker(env=env) as worker:
                 _warm_up()
-                started, cpu = time.time(), time.process_time()
+                before = _seconds(worker)
+                started, caller_cpu = time.time(), time.process_time()
                 send(tasks, batch)
                 walls[name].append((time.time() - started) / tasks)
-                cpus[name].append((time.process_time() - cpu) / tasks)
+                cpus[name].append((time.process_time() - caller_cpu) / tasks)
                 wait_until_done(tasks, timeout=600)
                 seconds = float(clock.client().get(clock.LAST)) - started
+                after = _seconds(worker)
+            for part in used[name]:
+                used[name][part].append(_per_action(after[part], before[part], tasks))
             rates[name].append(tasks / seconds)
+            if name == TRACKED:
+                pace[TRACKED] = tasks / seconds
             print(
                 f"round {round_number} {name}: {tasks / seconds:.0f} actions/s end to end, "
                 f"{recorded()} records ok",
@@ -129,13 +175,26 @@ def run(tasks: int, rounds: int, batch: int) -> None:
             ratio_range(rates[name], plain_rates),
             f"{median(walls[name]) * 1e3:.2f}",
             f"{median(cpus[name]) * 1e3:.2f}",
+            _ms(used[name]["worker"]),
+            _ms(used[name]["postgres"]),
+            _ms(used[name]["redis"]),
         )
         for name in variants
     ]
     print_table(
         f"End to end: {tasks} no-op actions, caller + 1 worker prefork -c 2 at once, "
         f"Redis + PostgreSQL, median of {rounds} (start_actions: batches of {batch})",
-        ("variant", "actions/s", "vs plain", "rounds", "caller ms/call", "caller CPU ms/call"),
+        (
+            "variant",
+            "actions/s",
+            "vs plain",
+            "rounds",
+            "caller ms/call",
+            "caller CPU ms/call",
+            "worker CPU ms/task",
+            "PostgreSQL CPU ms",
+            "Redis CPU ms",
+        ),
         rows,
     )
 
