@@ -96,6 +96,8 @@ class MoveWriter:
         sql = statement.head + ", ".join([statement.row] * len(rows)) + statement.tail
         values = [_adapt(connection, row[name]) for row in rows for name in names]
         params = [*statement.head_params, *values, *statement.tail_params]
+        if statement.keys_listed:
+            params.append([row["key"] for row in rows])
         moved = self._execute(sql, params, returning=True)
         by_key = {row["key"]: row for row in rows}
         for moved_key, status in moved:
@@ -145,6 +147,10 @@ class MoveWriter:
             f"column{index} AS {quote(name)}" for index, name in enumerate(names, start=1)
         )
         key = f"{table}.{quote(move.key)}"
+        # The keys once more, as one array: a condition on the table itself, which PostgreSQL
+        # can plan without statistics (a join on the VALUES list it may plan as a scan of the
+        # whole table for every row).
+        keys_listed = f" AND {key} = ANY(%s)" if self._connection.vendor == "postgresql" else ""
         return _Statement(
             head=(
                 f"UPDATE {table} SET {assignments} "  # noqa: S608 - only our own fragments
@@ -153,10 +159,11 @@ class MoveWriter:
             head_params=tuple(params),
             row="(" + ", ".join(["%s"] * len(names)) + ")",
             tail=(
-                f") AS vals) AS v WHERE {key} = v.{quote('key')} AND {where} "
-                f"RETURNING {key}, {table}.{quote('status')}"
+                f") AS vals) AS v WHERE {key} = v.{quote('key')} AND {where}"
+                f"{keys_listed} RETURNING {key}, {table}.{quote('status')}"
             ),
             tail_params=tuple(where_params),
+            keys_listed=bool(keys_listed),
         )
 
     def _assignments(self, move: Move, table: str, new: Any) -> tuple[str, list[Any]]:
@@ -221,6 +228,7 @@ class _Statement:
     row: str = ""
     tail: str = ""
     tail_params: tuple[Any, ...] = ()
+    keys_listed: bool = False  # the batched form takes every row's key as one last parameter
 
     def params(self, values: dict[str, Any], connection: Any) -> list[Any]:
         """The one-row form's parameters: its constants, with the event's values in place."""
