@@ -7,9 +7,10 @@ class Migration(migrations.Migration):
     """A step's indexes: its report's without its status, and its task id unique.
 
     With no index holding the status, a step's moves update its row in place (a HOT
-    update). Unique, the task id index is what the batched UPDATE of steps is planned on
-    whatever the table's statistics say (with none, PostgreSQL scanned every unfinished
-    step instead). Each new index is made before the one it replaces goes. Creating the
+    update). Unique, the task id index tells PostgreSQL that each key of a batched UPDATE
+    is one row, even where the table has no statistics (with none, it had planned a scan of
+    every unfinished step for each row). Each new index is made before the one it replaces
+    goes. Creating the
     unique one fails if two steps share a task id, which only tasks given the same id by
     hand (`.set(task_id=...)`) in two workflows can do; such ids also made the worker move
     both steps at once.
