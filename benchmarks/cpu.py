@@ -33,9 +33,22 @@ def _all() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def tree_seconds(root: int) -> float | None:
-    """CPU seconds of `root` and its live descendants."""
+def snapshot(root: int, *prefixes: str) -> dict[str, float | None]:
+    """CPU seconds of `root`'s process tree ("tree") and of every process whose name starts
+    with each of `prefixes` (postgres, redis-server), from one reading of /proc."""
     processes = _all()
+    found: dict[str, float | None] = {"tree": _tree_seconds(processes, root)}
+    for prefix in prefixes:
+        found[prefix] = (
+            sum(seconds for name, _, seconds in processes.values() if name.startswith(prefix))
+            if processes
+            else None
+        )
+    return found
+
+
+def _tree_seconds(processes: dict[int, tuple[str, int, float]], root: int) -> float | None:
+    """CPU seconds of `root` and its live descendants."""
     if root not in processes:
         return None
     tree, grown = {root}, True
@@ -46,11 +59,3 @@ def tree_seconds(root: int) -> float | None:
                 tree.add(pid)
                 grown = True
     return sum(processes[pid][2] for pid in tree)
-
-
-def named_seconds(prefix: str) -> float | None:
-    """CPU seconds of every process whose name starts with `prefix` (postgres, redis-server)."""
-    processes = _all()
-    if not processes:
-        return None
-    return sum(seconds for name, _, seconds in processes.values() if name.startswith(prefix))

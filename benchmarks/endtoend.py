@@ -113,11 +113,8 @@ def _warm_up() -> None:
 
 def _seconds(worker: Worker) -> dict[str, float | None]:
     assert worker.process is not None
-    return {
-        "worker": cpu.tree_seconds(worker.process.pid),
-        "postgres": cpu.named_seconds("postgres"),
-        "redis": cpu.named_seconds("redis-server"),
-    }
+    found = cpu.snapshot(worker.process.pid, "postgres", "redis-server")
+    return {"worker": found["tree"], "postgres": found["postgres"], "redis": found["redis-server"]}
 
 
 def _per_action(after: float | None, before: float | None, tasks: int) -> float | None:
