@@ -10,9 +10,16 @@ run interleaved, round after round; the table shows medians and ratios to plain 
 Redis broker, PostgreSQL, CONN_MAX_AGE=60 for every variant.
 
 Where the CPU goes (Linux, from /proc): the worker's processes per task, PostgreSQL's and
-Redis's per action. The last variant sends plain .delay() at the rate start_action reached in
-the same round: the worker's CPU per task depends on how fast tasks arrive, so that row
-shows what tracking itself costs the worker at the same rate.
+Redis's per action. The variant after start_action's sends plain .delay() at the rate
+start_action reached in the same round: the worker's CPU per task depends on how fast tasks
+arrive, so that row shows what tracking itself costs the worker at the same rate.
+
+The last two variants are references, not ways to start an action: each INSERTs one row in
+autocommit (its own commit, as start_action's) before a plain .delay() that no worker
+tracks. "bare row" writes two columns of a table with no other index: the least any
+durable record before the publish costs. "report row" writes start_action's own INSERT (a
+whole report): between the two is what the report's row costs; between "report row" and
+start_action is what the rest costs (checks, stamp, tracking in the worker).
 """
 
 from __future__ import annotations
@@ -36,12 +43,15 @@ Variant = tuple[Callable[[int, int], None], dict[str, str], Callable[[], int]]
 
 TRACKED = "start_action"
 PACED = "plain .delay(), at start_action's rate"
+BARE_TABLE = "aa_bench_bare_row"
 
 
 def _variants(pace: dict[str, float]) -> dict[str, Variant]:
+    from django.db import connection
     from django_celery_results.models import TaskResult
 
     from async_actions import ActionSpec, start_action, start_actions
+    from async_actions.inserting import insert_report, new_report
     from async_actions.models import AsyncActionReport, Status
     from benchmarks.benchapp.tasks import noop, noop_with_result, talk_noop
 
@@ -74,6 +84,22 @@ def _variants(pace: dict[str, float]) -> dict[str, Variant]:
             if (wait := due - time.perf_counter()) > 0:
                 time.sleep(wait)
 
+    def bare_row(count: int, batch: int) -> None:
+        for _ in range(count):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {BARE_TABLE} (action) VALUES (%s) RETURNING id",  # noqa: S608
+                    ["bench"],
+                )
+                cursor.fetchone()
+            noop.delay()
+
+    def report_row(count: int, batch: int) -> None:
+        fields = {"action": "bench", "task_name": noop.name}
+        for _ in range(count):
+            insert_report(new_report(fields), "default", given=fields)
+            noop.delay()
+
     def reports_ok() -> int:
         return AsyncActionReport.objects.filter(status=Status.OK).count()
 
@@ -88,16 +114,22 @@ def _variants(pace: dict[str, float]) -> dict[str, Variant]:
         TRACKED: (tracked, {}, reports_ok),
         "start_actions (batches)": (tracked_bulk, {}, reports_ok),
         PACED: (paced, {}, lambda: 0),
+        "reference: bare row INSERT + .delay()": (bare_row, {}, lambda: 0),
+        "reference: report row INSERT + .delay()": (report_row, {}, lambda: 0),
     }
 
 
 def _reset_tables() -> None:
+    from django.db import connection
     from django_celery_results.models import TaskResult
 
     from async_actions.models import AsyncActionReport
 
     AsyncActionReport.objects.all().delete()
     TaskResult.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {BARE_TABLE}")
+        cursor.execute(f"CREATE TABLE {BARE_TABLE} (id bigserial PRIMARY KEY, action text)")
 
 
 def _warm_up() -> None:
