@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import migrations
 
 # The tables whose rows are written once and then moved (started, finished): reports, steps.
@@ -5,7 +7,7 @@ TABLES = ("async_actions_asyncactionreport", "async_actions_asyncactionstep")
 FILLFACTOR = 50
 
 
-def _set(apps, schema_editor, value):
+def _set(schema_editor: Any, value: int) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return  # a PostgreSQL storage parameter; other databases have no such thing
     for table in TABLES:
@@ -15,11 +17,11 @@ def _set(apps, schema_editor, value):
 
 
 def leave_room(apps, schema_editor):
-    _set(apps, schema_editor, FILLFACTOR)
+    _set(schema_editor, FILLFACTOR)
 
 
 def pack_full(apps, schema_editor):
-    _set(apps, schema_editor, 100)  # PostgreSQL's default
+    _set(schema_editor, 100)  # PostgreSQL's default
 
 
 class Migration(migrations.Migration):
