@@ -36,6 +36,8 @@ class Migration(migrations.Migration):
     version is pruned on its page instead of leaving a dead row behind on a full one).
 
     Only new pages are affected; existing rows keep their pages until they are rewritten.
+    Nothing is rewritten now, and the lock taken (SHARE UPDATE EXCLUSIVE) blocks no reads or
+    writes, so it is safe on a large, busy table.
     """
 
     dependencies = [
