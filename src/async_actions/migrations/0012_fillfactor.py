@@ -2,26 +2,25 @@ from typing import Any
 
 from django.db import migrations
 
-# The tables whose rows are written once and then moved (started, finished): reports, steps.
-TABLES = ("async_actions_asyncactionreport", "async_actions_asyncactionstep")
+# The models whose rows are written once and then moved (started, finished).
+MODELS = ("AsyncActionReport", "AsyncActionStep")
 FILLFACTOR = 50
 
 
-def _set(schema_editor: Any, value: int) -> None:
+def _set(apps: Any, schema_editor: Any, value: int) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return  # a PostgreSQL storage parameter; other databases have no such thing
-    for table in TABLES:
-        schema_editor.execute(
-            f"ALTER TABLE {schema_editor.quote_name(table)} SET (fillfactor = {value})"
-        )
+    for name in MODELS:
+        table = schema_editor.quote_name(apps.get_model("async_actions", name)._meta.db_table)
+        schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = {value})")
 
 
 def leave_room(apps, schema_editor):
-    _set(schema_editor, FILLFACTOR)
+    _set(apps, schema_editor, FILLFACTOR)
 
 
 def pack_full(apps, schema_editor):
-    _set(schema_editor, 100)  # PostgreSQL's default
+    _set(apps, schema_editor, 100)  # PostgreSQL's default
 
 
 class Migration(migrations.Migration):
