@@ -115,14 +115,12 @@ def test_a_replayed_success_is_no_rerun_of_the_worker_that_ran_it():
     assert (report.status, report.attempts, report.worker) == ("ok", 1, "host:1")
 
 
-@pytest.mark.parametrize("form", ["at-once", "batched", "one-row-database"])
+@pytest.mark.parametrize("form", ["batched", "one-row-database"])
 @pytest.mark.parametrize(
     ("step_states", "completes"),
     [(["ok", "ok"], True), (["ok", "running"], False), (["ok", "pending"], False)],
 )
 def test_a_workflow_completes_only_when_every_step_is_done(form, step_states, completes):
-    from async_actions.moves import WORKFLOW_MOVES
-
     report = AsyncActionReport.objects.create(
         action="Workflow", status="running", total_steps=len(step_states)
     )
@@ -134,13 +132,9 @@ def test_a_workflow_completes_only_when_every_step_is_done(form, step_states, co
             position=position,
             status=state,
         )
-    move, now = WORKFLOW_MOVES["complete"], timezone.now()
+    tracker = Tracker() if form == "batched" else OneRowAtATime()
 
-    if form == "at-once":
-        moved = Tracker().apply(move, report.pk, at=now)
-    else:
-        tracker = Tracker() if form == "batched" else OneRowAtATime()
-        moved = tracker.apply_many(move, [{"key": report.pk, "at": now}]) == [report.pk]
+    moved = tracker.complete_workflows(report_ids=[report.pk]) == 1
 
     report.refresh_from_db()
     assert moved == completes

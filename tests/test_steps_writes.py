@@ -1,8 +1,12 @@
 """Batched step writes: the VALUES statement and the one-row form move steps the same way."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from async_actions import AsyncActionReport, AsyncActionStep, Status, StepStatus
@@ -79,3 +83,49 @@ def test_a_step_started_and_finished_in_one_flush_is_written_once(
     step = AsyncActionStep.objects.get(task_id="t0")
     assert (step.status, step.attempts, step.worker) == (StepStatus.OK, 1, "host:1")
     assert (step.started_at, step.finished_at) == (started, finished)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="table locks of PostgreSQL",
+)
+def test_completing_a_workflow_holds_no_report_lock_while_it_waits_for_the_steps():
+    """Something locks the steps, then the reports (a TRUNCATE of both, a migration) while a
+    worker completes a workflow: the completion waits without holding the reports, so the
+    two cannot deadlock."""
+    report = AsyncActionReport.objects.create(action="Done", status="running", total_steps=1)
+    AsyncActionStep.objects.create(
+        report=report, task_id="last", task_name="x", position=0, status=StepStatus.OK
+    )
+    steps = connection.ops.quote_name(AsyncActionStep._meta.db_table)
+    reports = connection.ops.quote_name(AsyncActionReport._meta.db_table)
+    completed: list[int] = []
+
+    def complete() -> None:
+        try:
+            completed.append(Tracker().complete_workflows(report_ids=[report.pk]))
+        finally:
+            connections.close_all()  # this thread's connection
+
+    worker = threading.Thread(target=complete)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {steps} IN ACCESS EXCLUSIVE MODE")
+        worker.start()
+        deadline = time.monotonic() + 10
+        while True:  # until the completion waits for the steps
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+                [AsyncActionStep._meta.db_table],
+            )
+            if cursor.fetchone()[0]:
+                break
+            assert time.monotonic() < deadline, "the completion never reached the steps"
+            time.sleep(0.01)
+        cursor.execute("SET LOCAL lock_timeout = '3s'")
+        cursor.execute(f"LOCK TABLE {reports} IN ACCESS EXCLUSIVE MODE")
+    worker.join(10)
+
+    assert completed == [1]
+    report.refresh_from_db()
+    assert report.status == Status.OK

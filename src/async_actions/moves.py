@@ -8,9 +8,7 @@ a retry racing a success) matches no row and changes nothing.
 
 Templates name the row's current columns ``{old.column}``, the event's values
 ``{new.value}``, the state the move sets ``{to}``, the states it may leave ``{leaving}``
-and any other state ``{s.<value>}``; a move of a workflow's report names its steps' table
-``{steps}``, their columns ``{steps.column}`` and the states of a done step ``{steps_done}``.
-Every value and state becomes a query parameter.
+and any other state ``{s.<value>}``. Every value and state becomes a query parameter.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from django.db import models
 from async_actions.models import (
     ACTIVE_STATUSES,
     STEP_ACTIVE_STATUSES,
-    STEP_DONE_STATUSES,
     AsyncActionReport,
     AsyncActionStep,
     Status,
@@ -270,8 +267,7 @@ WORKFLOW_MOVES = {
         ),
         "{old.status} IN {leaving}",
     ),
-    # Every step is done. Checked in the same statement, after the steps' own moves were
-    # committed: of two last steps finishing at once, the later one sees the other done.
+    # Every step is done.
     "complete": _revivable(
         Move(
             "workflow_complete",
@@ -281,8 +277,6 @@ WORKFLOW_MOVES = {
             Status.OK,
             ("at",),
             {"status": "{to}", "finished_at": "{new.at}", "not_before": "NULL"},
-            guard="NOT EXISTS (SELECT 1 FROM {steps} WHERE {steps.report} = {old.id} "
-            "AND {steps.status} NOT IN {steps_done})",
         )
     ),
 }
@@ -306,7 +300,7 @@ REPORT_SIGNAL = {
     "lose": "finished",
 }
 
-_TOKEN = re.compile(r"\{(?:(old|new|s|steps)\.(\w+)|(to|leaving|also|steps|steps_done))\}")
+_TOKEN = re.compile(r"\{(?:(old|new|s)\.(\w+)|(to|leaving|also))\}")
 
 
 def render(
@@ -323,7 +317,6 @@ def render(
     of the VALUES list for many.
     """
     params: list[Any] = []
-    steps = quote(AsyncActionStep._meta.db_table)
 
     def one(match: re.Match[str]) -> str:
         kind, name, word = match.groups()
@@ -338,15 +331,6 @@ def render(
         if kind == "s":
             params.append(move.states(name).value)
             return "%s"
-        if kind == "steps":  # a workflow's step rows, from a move of its report
-            field = AsyncActionStep._meta.get_field(name)
-            assert isinstance(field, models.Field)  # a concrete column, not a reverse relation
-            return f"{steps}.{quote(str(field.column))}"
-        if word == "steps":
-            return steps
-        if word == "steps_done":
-            params.extend(STEP_DONE_STATUSES)
-            return "(" + ", ".join(["%s"] * len(STEP_DONE_STATUSES)) + ")"
         if word == "to":
             params.append(move.to)
             return "%s"

@@ -33,7 +33,7 @@ from async_actions.heartbeats import Heartbeat
 from async_actions.models import AsyncActionStep
 from async_actions.moves import REPORT_MOVES, STEP_MOVES, WORKFLOW_MOVES
 from async_actions.selectors import step_number
-from async_actions.writer import MoveWriter, chunks
+from async_actions.writer import MAX_ROWS_PER_STATEMENT, MoveWriter, chunks
 
 logger = logging.getLogger(__name__)
 
@@ -202,14 +202,47 @@ class Tracker(MoveWriter):
         self.complete_workflows(report_ids={row["report_id"] for row in rows})
 
     def complete_workflows(self, *, report_ids: Iterable[int]) -> int:
-        """Mark ok the reports among `report_ids` whose every step is done (one statement).
+        """Mark ok the reports among `report_ids` whose every step is done.
 
         Runs after the step updates committed, so of two last steps finishing at once at
         least the later one sees the other's row done: a report cannot be left running.
+        Two statements, the read of the steps and then the UPDATE of the reports: one that
+        did both (a guard on the steps inside the UPDATE) held the reports' table while it
+        waited for the steps' and deadlocked with anything that locks them the other way
+        round (a TRUNCATE, a migration).
         """
+        report_ids = set(report_ids)
+        unfinished = self._unfinished_workflows(sorted(report_ids))
         now = timezone.now()
-        rows = [{"key": pk, "at": now} for pk in sorted(set(report_ids))]
+        rows = [{"key": pk, "at": now} for pk in sorted(report_ids - unfinished)]
         return sum(len(self.apply_many(WORKFLOW_MOVES["complete"], c)) for c in chunks(rows))
+
+    def _unfinished_workflows(self, report_ids: Sequence[int]) -> set[int]:
+        """Which of `report_ids` have a step not done yet.
+
+        Plain SQL, as the buffer runs it at every flush of a workflow's steps: building the
+        ORM query cost more than the indexed read (and the model's ordering, through the
+        report, made DISTINCT return every unfinished step).
+        """
+        from async_actions.models import STEP_DONE_STATUSES
+
+        meta = AsyncActionStep._meta
+        table = self._quote(meta.db_table)
+        report = self._quote(str(meta.get_field("report").column))
+        status = self._quote(str(meta.get_field("status").column))
+        done = ", ".join(["%s"] * len(STEP_DONE_STATUSES))
+        unfinished: set[int] = set()
+        with self._connection.cursor() as cursor:
+            for start in range(0, len(report_ids), MAX_ROWS_PER_STATEMENT):
+                ids = report_ids[start : start + MAX_ROWS_PER_STATEMENT]
+                cursor.execute(
+                    f"SELECT DISTINCT {report} FROM {table} "  # noqa: S608 - our own names only
+                    f"WHERE {report} IN ({', '.join(['%s'] * len(ids))}) "
+                    f"AND {status} NOT IN ({done})",
+                    [*ids, *STEP_DONE_STATUSES],
+                )
+                unfinished.update(row[0] for row in cursor.fetchall())
+        return unfinished
 
     def step_retry(
         self,
