@@ -27,9 +27,11 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from benchmarks import cpu
 from benchmarks.harness import (
+    Relay,
     Worker,
     median,
     print_table,
@@ -42,12 +44,14 @@ from benchmarks.harness import (
 Variant = tuple[Callable[[int, int], None], dict[str, str], Callable[[], int]]
 
 TRACKED = "start_action"
+RELAYED = "start_action, PUBLISH=relay (+ the relay)"
 PACED = "plain .delay(), at start_action's rate"
 BARE_TABLE = "aa_bench_bare_row"
 
 
 def _variants(pace: dict[str, float]) -> dict[str, Variant]:
     from django.db import connection
+    from django.test import override_settings
     from django_celery_results.models import TaskResult
 
     from async_actions import ActionSpec, start_action, start_actions
@@ -71,6 +75,10 @@ def _variants(pace: dict[str, float]) -> dict[str, Variant]:
     def tracked(count: int, batch: int) -> None:
         for _ in range(count):
             start_action("bench", noop.s())
+
+    def relayed(count: int, batch: int) -> None:
+        with override_settings(ASYNC_ACTIONS={"PUBLISH": "relay"}):
+            tracked(count, batch)
 
     def tracked_bulk(count: int, batch: int) -> None:
         for start in range(0, count, batch):
@@ -112,11 +120,17 @@ def _variants(pace: dict[str, float]) -> dict[str, Variant]:
             lambda: TaskResult.objects.filter(status="SUCCESS").count(),
         ),
         TRACKED: (tracked, {}, reports_ok),
+        RELAYED: (relayed, {}, reports_ok),
         "start_actions (batches)": (tracked_bulk, {}, reports_ok),
         PACED: (paced, {}, lambda: 0),
         "reference: bare row INSERT + .delay()": (bare_row, {}, lambda: 0),
         "reference: report row INSERT + .delay()": (report_row, {}, lambda: 0),
     }
+
+
+def _relay_for(name: str, env: dict[str, str]) -> AbstractContextManager[Relay | None]:
+    """The relay process a variant needs (PUBLISH = "relay"), else nothing."""
+    return Relay(env=env) if name == RELAYED else nullcontext()
 
 
 def _reset_tables() -> None:
@@ -132,21 +146,36 @@ def _reset_tables() -> None:
         cursor.execute(f"CREATE TABLE {BARE_TABLE} (id bigserial PRIMARY KEY, action text)")
 
 
-def _warm_up() -> None:
-    """Return once the worker has run a task, then zero the clock."""
+def _warm_up(relayed: Callable[[int, int], None] | None) -> None:
+    """Return once the worker has run a task, then zero the clock.
+
+    `relayed`: the variant's own start, so that its relay is running too.
+    """
     from benchmarks import clock
     from benchmarks.benchapp.tasks import noop
 
     clock.reset()
-    noop.delay()
+    if relayed is None:
+        noop.delay()
+    else:
+        relayed(1, 1)
     wait_until_done(1, timeout=120)
     clock.reset()
 
 
-def _seconds(worker: Worker) -> dict[str, float | None]:
+def _seconds(worker: Worker, relay: Relay | None) -> dict[str, float | None]:
     assert worker.process is not None
     found = cpu.snapshot(worker.process.pid, "postgres", "redis-server")
-    return {"worker": found["tree"], "postgres": found["postgres"], "redis": found["redis-server"]}
+    seconds = {
+        "worker": found["tree"],
+        "postgres": found["postgres"],
+        "redis": found["redis-server"],
+        "relay": None,
+    }
+    if relay is not None:
+        assert relay.process is not None
+        seconds["relay"] = cpu.snapshot(relay.process.pid)["tree"]
+    return seconds
 
 
 def _per_action(after: float | None, before: float | None, tasks: int) -> float | None:
@@ -167,22 +196,22 @@ def run(tasks: int, rounds: int, batch: int) -> None:
     walls: dict[str, list[float]] = {name: [] for name in variants}
     cpus: dict[str, list[float]] = {name: [] for name in variants}
     used: dict[str, dict[str, list[float | None]]] = {
-        name: {"worker": [], "postgres": [], "redis": []} for name in variants
+        name: {"worker": [], "postgres": [], "redis": [], "relay": []} for name in variants
     }
     for round_number in range(1, rounds + 1):
         for name, (send, env, recorded) in variants.items():
             purge_queue()
             _reset_tables()
-            with Worker(env=env) as worker:
-                _warm_up()
-                before = _seconds(worker)
+            with Worker(env=env) as worker, _relay_for(name, env) as relay:
+                _warm_up(send if name == RELAYED else None)
+                before = _seconds(worker, relay)
                 started, caller_cpu = time.time(), time.process_time()
                 send(tasks, batch)
                 walls[name].append((time.time() - started) / tasks)
                 cpus[name].append((time.process_time() - caller_cpu) / tasks)
                 wait_until_done(tasks, timeout=600)
                 seconds = float(clock.client().get(clock.LAST)) - started
-                after = _seconds(worker)
+                after = _seconds(worker, relay)
             for part in used[name]:
                 used[name][part].append(_per_action(after[part], before[part], tasks))
             rates[name].append(tasks / seconds)
@@ -207,6 +236,7 @@ def run(tasks: int, rounds: int, batch: int) -> None:
             _ms(used[name]["worker"]),
             _ms(used[name]["postgres"]),
             _ms(used[name]["redis"]),
+            _ms(used[name]["relay"]) if name == RELAYED else "-",
         )
         for name in variants
     ]
@@ -223,6 +253,7 @@ def run(tasks: int, rounds: int, batch: int) -> None:
             "worker CPU ms/task",
             "PostgreSQL CPU ms",
             "Redis CPU ms",
+            "relay CPU ms",
         ),
         rows,
     )

@@ -81,6 +81,29 @@ class Worker:
             self.process.kill()
 
 
+class Relay:
+    """`async_actions_relay --follow` in a process of its own (PUBLISH = "relay")."""
+
+    def __init__(self, *, env: dict[str, str] | None = None) -> None:
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / "aa-bench-relay.log"
+
+    def __enter__(self) -> Relay:
+        command = [sys.executable, "-m", "benchmarks.relay_main"]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=log)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 def wait_until_done(expected: int, timeout: float) -> None:
     """Return once the worker has finished `expected` tasks since the clock's reset."""
     from benchmarks import clock

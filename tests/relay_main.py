@@ -1,13 +1,16 @@
-"""One relay process for test_outbox: python -m tests.relay_main BROKER_URL QUEUE DB_NAMES_JSON.
+"""One relay process for the outbox tests.
 
-Prints how many reports it sent.
+    python -m tests.relay_main BROKER_URL QUEUE DB_NAMES_JSON [--follow]
+
+Prints how many reports it sent; with --follow it runs `async_actions_relay --follow` until
+SIGTERM instead.
 """
 
 import json
 import sys
 
 
-def main(broker_url: str, queue: str, db_names: str) -> None:
+def main(broker_url: str, queue: str, db_names: str, mode: str = "") -> None:
     import django
     from django.conf import settings
 
@@ -18,13 +21,19 @@ def main(broker_url: str, queue: str, db_names: str) -> None:
 
     from async_actions.outbox import reports_relay
 
-    app = Celery("relay", broker=broker_url, set_as_current=False)
+    follow = mode == "--follow"
+    app = Celery("relay", broker=broker_url, set_as_current=follow)
     app.conf.task_default_queue = queue
 
     @app.task(name="outbox.add", shared=False)
     def add(x: int, y: int) -> int:
         return x + y
 
+    if follow:  # the command relays with the current app
+        from django.core.management import call_command
+
+        call_command("async_actions_relay", "--follow", "--interval", "0.02")
+        return
     # Small batches, twice: the relays interleave on the same rows.
     print(reports_relay(app=app, limit=5) + reports_relay(app=app))
 

@@ -204,3 +204,12 @@ def test_w011_worker_lost_after_needs_room_for_missed_beats():
 @override_settings(ASYNC_ACTIONS=[])
 def test_e001_even_for_an_empty_non_dict():
     assert _ids() == ["async_actions.E001"]
+
+
+@pytest.mark.parametrize("publish", ["relays", "", None, True])
+def test_e012_publish_must_name_a_way_to_publish(publish):
+    with override_settings(ASYNC_ACTIONS={"PUBLISH": publish}):
+        assert _ids() == ["async_actions.E012"]
+    for fine in ("commit", "relay"):
+        with override_settings(ASYNC_ACTIONS={"PUBLISH": fine}):
+            assert _ids() == []

@@ -9,6 +9,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from async_actions.conf import DEFAULTS, SETTING_NAME, aa_settings
+from async_actions.outbox import PUBLISH_CHOICES
 
 
 @register()
@@ -37,6 +38,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"{SETTING_NAME}['LOST_AFTER'] must be a positive number of seconds, "
                 f"got {lost_after!r}.",
                 id="async_actions.E003",
+            )
+        )
+    publish = aa_settings.PUBLISH
+    if publish not in PUBLISH_CHOICES:
+        problems.append(
+            Error(
+                f"{SETTING_NAME}['PUBLISH'] must be one of "
+                f"{', '.join(map(repr, PUBLISH_CHOICES))}, got {publish!r}.",
+                hint="'commit' publishes after the caller's commit; 'relay' leaves it to "
+                "`manage.py async_actions_relay --follow` (see docs/reliability.md).",
+                id="async_actions.E012",
             )
         )
     return problems

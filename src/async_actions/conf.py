@@ -37,6 +37,11 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a worker process may hold starts and successes before writing them, many
     # reports per statement (see async_actions.buffer). 0 writes each one at once.
     "TRACKING_FLUSH_INTERVAL": 0.05,
+    # How a start's message reaches the broker. "commit": the caller publishes it right after
+    # its commit. "relay": the start's INSERT keeps the message in the report's outbox and a
+    # relay publishes it (`async_actions_relay --follow`, see docs/reliability.md): the
+    # caller pays one INSERT, and a caller that dies after its commit loses no message.
+    "PUBLISH": "commit",
     # Secrets shorter than this are not scrubbed from stored errors: replacing every "1" or
     # "ab" in a traceback would destroy it and protect nothing.
     "MIN_SECRET_LENGTH": 4,

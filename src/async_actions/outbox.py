@@ -14,6 +14,11 @@ other publishes of the same commit.
 - Anything else (a serializer error, a bug in a custom Task.apply_async): the report fails
   with that error, since publishing it again would fail the same way.
 
+With `PUBLISH = "relay"` every start goes through the outbox: its one INSERT writes the
+message too (`sent_at` NULL) and the caller publishes nothing; `relay_forever` (the
+`async_actions_relay --follow` command) publishes them in batches. The INSERT cannot know
+the report's id, so such a message is kept unstamped and the relay stamps it.
+
 `reports_relay` claims unsent reports so that several relays at once publish each exactly
 once: `SELECT ... FOR UPDATE SKIP LOCKED` where the database has it (PostgreSQL), else a
 conditional UPDATE that only one relay can win (SQLite serializes writers).
@@ -22,6 +27,7 @@ conditional UPDATE that only one relay can win (SQLite serializes writers).
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -37,9 +43,11 @@ from kombu.exceptions import KombuError
 from kombu.utils.json import dumps, loads
 
 from async_actions._celery_internals import plain_task, publish_task
+from async_actions.canvas import leaves
 from async_actions.cleansing import cleanse_text, cleanse_texts
 from async_actions.conf import aa_settings
 from async_actions.models import AsyncActionReport, Status
+from async_actions.signatures import stamp_task
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +57,45 @@ COMMANDS_PER_MESSAGE = 16
 
 # Set in a process whose publish failed: its next successful publish relays the outbox.
 _relay_wanted = False
+
+# The values of the PUBLISH setting.
+PUBLISH_AT_COMMIT = "commit"
+PUBLISH_BY_RELAY = "relay"
+PUBLISH_CHOICES = (PUBLISH_AT_COMMIT, PUBLISH_BY_RELAY)
+
+# An outbox entry written by a start (PUBLISH = "relay") is this envelope around the
+# signature, naming how the relay stamps it; an entry written after a failed publish is
+# the stamped signature itself.
+UNSTAMPED = "aa_unstamped"
+
+# Seconds a following relay waits after a pass the broker did not take, at most.
+RELAY_BACKOFF_MAX = 10.0
+
+
+def publishes_by_relay(app: Celery) -> bool:
+    """Whether starts leave their message to the relay (not with Celery's eager mode:
+    there the caller runs the task at once, as ever)."""
+    return aa_settings.PUBLISH == PUBLISH_BY_RELAY and not app.conf.task_always_eager
+
+
+def outbox_entry(signature: Signature, *, workflow: bool) -> str:
+    """The outbox text of a start's message, before its stamps (the relay adds them)."""
+    return str(dumps({UNSTAMPED: "step" if workflow else "report", "signature": signature}))
+
+
+def _outbox_signature(app: Celery, report: AsyncActionReport) -> Signature:
+    """The message an outbox entry holds, stamped with its report's id."""
+    data = loads(report.outbox)
+    kind = data.get(UNSTAMPED) if isinstance(data, dict) else None
+    if kind is None:  # kept after a failed publish: stamped already
+        return rebuild_signature(data, app=app)
+    signature = rebuild_signature(data["signature"], app=app)
+    if kind == "step":
+        for step in leaves(signature):
+            stamp_task(step.signature, report.pk, step=True)
+    else:
+        stamp_task(signature, report.pk, step=False)
+    return signature
 
 
 def _broker_errors(app: Celery) -> tuple[type[BaseException], ...]:
@@ -114,12 +161,26 @@ def reports_publish(sends: Sequence[tuple[AsyncActionReport, Signature]]) -> int
     Returns how many the broker took.
     """
     global _relay_wanted
-    sent: list[AsyncActionReport] = []
     app = sends[0][1].app
     if app.conf.task_always_eager:  # run here and now (tests): no broker to connect to
         for _, signature in sends:
             signature.apply_async()
         return len(sends)
+    sent = _publish_all(app, sends)
+    if sent and _relay_wanted:
+        _relay_wanted = False
+        reports_relay(app=app, limit=100)
+    return len(sent)
+
+
+def _publish_all(
+    app: Celery, sends: Sequence[tuple[AsyncActionReport, Signature]]
+) -> list[AsyncActionReport]:
+    """Publish in one batch over one connection; the reports the broker took.
+
+    Total: each failure is recorded on its report, none is raised.
+    """
+    sent: list[AsyncActionReport] = []
     try:
         with app.producer_or_acquire() as producer:
             _connected(producer)
@@ -139,10 +200,7 @@ def reports_publish(sends: Sequence[tuple[AsyncActionReport, Signature]]) -> int
             if id(report) in taken or report.send_error or report.status != Status.PENDING:
                 continue
             _record_failure(report, signature, exc)
-    if sent and _relay_wanted:
-        _relay_wanted = False
-        reports_relay(app=app, limit=100)
-    return len(sent)
+    return sent
 
 
 def _record_failure(report: AsyncActionReport, signature: Signature, exc: Exception) -> None:
@@ -156,9 +214,12 @@ def _record_failure(report: AsyncActionReport, signature: Signature, exc: Except
         _update(report, sent_at=None, send_error=cleanse_text(described), outbox=dumps(signature))
         return
     logger.exception("Could not publish async action report %s", report.pk)
-    message, trace = cleanse_texts(
-        f"Could not publish the task {signature.task!r}: {described}", traceback.format_exc()
-    )
+    _fail_unsendable(report, f"Could not publish the task {signature.task!r}: {described}", exc)
+
+
+def _fail_unsendable(report: AsyncActionReport, described: str, exc: Exception) -> None:
+    """Fail the report for good: publishing it again would fail the same way."""
+    message, trace = cleanse_texts(described, traceback.format_exc())
     _update(
         report,
         sent_at=None,
@@ -185,60 +246,142 @@ def _update(report: AsyncActionReport, *, pending_only: bool = True, **fields: A
         setattr(report, name, value)
 
 
+# What the relay reads of a report: the rest (its stored signature, decoded from JSON
+# for each row, above all) it never needs.
+_RELAY_READS = ("id", "status", "sent_at", "send_error", "outbox")
+
+
 def _unsent() -> QuerySet[AsyncActionReport]:
     return (
         AsyncActionReport.objects.filter(status=Status.PENDING, sent_at__isnull=True)
         .exclude(outbox="")
         .order_by("pk")
+        .only(*_RELAY_READS)
     )
+
 
 
 def reports_relay(*, app: Celery | None = None, limit: int = 500) -> int:
     """Publish up to `limit` reports the broker did not take; returns how many it took."""
-    app = app or current_app
+    return _relay_pass(app or current_app, limit)[1]
+
+
+def _relay_pass(app: Celery, limit: int) -> tuple[int, int]:
+    """(reports found unsent, reports the broker took) in one pass of at most `limit`."""
     using = router.db_for_write(AsyncActionReport)
     if connections[using].features.has_select_for_update_skip_locked:
         return _relay_locked(app, using, limit)
     return _relay_claimed(app, limit)
 
 
-def _relay_locked(app: Celery, using: str, limit: int) -> int:
-    sent = 0
+def _relay_locked(app: Celery, using: str, limit: int) -> tuple[int, int]:
     with transaction.atomic(using=using):
-        for report in _unsent().select_for_update(skip_locked=True)[:limit]:
-            # Published while the row is locked, on purpose: the lock is the claim that keeps
-            # other relays off it. The report itself was committed long ago; a worker's start
-            # write waits for this commit on the row lock.
-            if not _relay_one(app, report):  # noqa: AA102
-                break  # the broker is still down: leave the rest for the next run
-            sent += 1
-    return sent
+        # Published while the rows are locked, on purpose: the lock is the claim that keeps
+        # other relays off them. The reports themselves are committed; a worker's start
+        # write waits for this commit on the row lock.
+        reports = list(_unsent().select_for_update(skip_locked=True)[:limit])
+        sends = _readable(app, reports)
+        sent = _publish_all(app, sends) if sends else []  # noqa: AA102
+        _mark_sent(sent)
+    return len(reports), len(sent)
 
 
-def _relay_claimed(app: Celery, limit: int) -> int:
-    sent = 0
+def _readable(
+    app: Celery, reports: Sequence[AsyncActionReport]
+) -> list[tuple[AsyncActionReport, Signature]]:
+    """(report, its message) for each entry that can be read; the others fail for good."""
+    sends = []
+    for report in reports:
+        try:
+            sends.append((report, _outbox_signature(app, report)))
+        except Exception as exc:  # reading it again would fail the same way
+            _fail_unreadable(report, exc)
+    return sends
+
+
+def _fail_unreadable(report: AsyncActionReport, exc: Exception) -> None:
+    logger.exception("Could not read the outbox of async action report %s", report.pk)
+    _fail_unsendable(
+        report, f"Could not read the message in the outbox: {type(exc).__name__}: {exc}", exc
+    )
+
+
+def _mark_sent(sent: Sequence[AsyncActionReport]) -> None:
+    if not sent:
+        return
+    now = timezone.now()
+    AsyncActionReport.objects.filter(pk__in=[report.pk for report in sent]).update(
+        sent_at=now, outbox="", send_error=""
+    )
+    for report in sent:
+        report.sent_at, report.outbox, report.send_error = now, "", ""
+
+
+def relay_forever(
+    *,
+    app: Celery | None = None,
+    limit: int = 500,
+    interval: float = 0.05,
+    stop: threading.Event | None = None,
+) -> None:
+    """Relay until `stop` is set: at once while there is more, else every `interval` s.
+
+    A pass the broker does not take (or a database error) waits longer each time, up to
+    RELAY_BACKOFF_MAX seconds, and logs once per outage.
+    """
+    app = app or current_app
+    stop = stop or threading.Event()
+    waiting = interval
+    failing = False
+    while not stop.is_set():
+        try:
+            found, sent = _relay_pass(app, limit)
+        except DatabaseError as exc:
+            connections.close_all()  # reconnect at the next pass
+            found, sent = 1, 0
+            if not failing:
+                logger.error("The relay could not read the outbox; retrying: %s", exc)
+        if found and not sent:  # the broker (or the database) is not taking them
+            failing = True
+            waiting = min(max(waiting * 2, interval, 0.5), RELAY_BACKOFF_MAX)
+            stop.wait(waiting)
+            continue
+        if failing:
+            logger.warning("The relay publishes again")
+        failing, waiting = False, interval
+        if found < limit:  # caught up: wait for new ones
+            stop.wait(interval)
+    connections.close_all()
+
+
+def _relay_claimed(app: Celery, limit: int) -> tuple[int, int]:
+    found = sent = 0
     for report in list(_unsent()[:limit]):
         # The claim: only one relay's UPDATE finds the report still unsent.
         if not _unsent().filter(pk=report.pk).update(sent_at=timezone.now()):
             continue
+        found += 1
         report.sent_at = None
-        if not _relay_one(app, report, claimed=True):
+        outcome = _relay_one(app, report)
+        if outcome == "down":
             break
-        sent += 1
-    return sent
+        sent += outcome == "sent"
+    return found, sent
 
 
-def _relay_one(app: Celery, report: AsyncActionReport, *, claimed: bool = False) -> bool:
-    """Publish one unsent report; False if the broker is still unreachable."""
-    signature = rebuild_signature(loads(report.outbox), app=app)
+def _relay_one(app: Celery, report: AsyncActionReport) -> str:
+    """Publish one claimed report: "sent", "failed" (for good), or "down" (the broker)."""
+    try:
+        signature = _outbox_signature(app, report)
+    except Exception as exc:  # reading it again would fail the same way
+        _fail_unreadable(report, exc)
+        return "failed"
     try:
         _publish(signature)
     except Exception as exc:
-        if claimed:  # give the claim back
-            AsyncActionReport.objects.filter(pk=report.pk).update(sent_at=None)
+        # Give the claim back: _record_failure leaves the report unsent or fails it.
+        AsyncActionReport.objects.filter(pk=report.pk).update(sent_at=None)
         _record_failure(report, signature, exc)
-        return report.status != Status.PENDING  # failed for good: go on with the others
-    AsyncActionReport.objects.filter(pk=report.pk).update(
-        sent_at=timezone.now(), outbox="", send_error=""
-    )
-    return True
+        return "down" if report.status == Status.PENDING else "failed"
+    _mark_sent([report])
+    return "sent"

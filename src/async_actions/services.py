@@ -3,6 +3,8 @@
 `start_action` is the hot path of every caller, so a plain single-task start costs what
 the hand-written pattern costs: one INSERT (no transaction of its own, no read) and one
 publish, which Django runs at once in autocommit and after the caller's commit otherwise.
+With PUBLISH = "relay" the INSERT keeps the message in the report's outbox and the caller
+publishes nothing: a relay does (async_actions.outbox).
 Everything else (steps, idempotency keys, many actions at once) takes one transaction.
 """
 
@@ -27,7 +29,12 @@ from async_actions.errors import InvalidActionError
 from async_actions.idempotency import check_key, check_same_action, fingerprint
 from async_actions.inserting import insert_many, insert_report, insert_values, new_report
 from async_actions.models import ACTION_MAX_LENGTH, AsyncActionReport, AsyncActionStep, Origin
-from async_actions.outbox import report_publish, reports_publish
+from async_actions.outbox import (
+    outbox_entry,
+    publishes_by_relay,
+    report_publish,
+    reports_publish,
+)
 from async_actions.signals import action_started
 from async_actions.signatures import check_signature, stamp_task
 from async_actions.stored import signature_from_storage, stored_signature
@@ -55,6 +62,8 @@ class _Prepared:
     signature: Signature
     steps: list[StepSpec]
     is_workflow: bool
+    # Left to the relay (PUBLISH = "relay"): the message is in the report's outbox.
+    relayed: bool
 
     @property
     def needs_transaction(self) -> bool:
@@ -133,12 +142,24 @@ def _prepare(spec: ActionSpec) -> _Prepared:
         # What the key stands for: the same key for another action is a conflict.
         "fingerprint": fingerprint(spec.signature) if key is not None else "",
         "not_before": _not_before(signature, steps[0].signature),
-        # Due right after the commit; the outbox sets it back to NULL if the broker
-        # does not take the message (see async_actions.outbox).
-        "sent_at": timezone.now(),
         "signature": stored,
     }
-    return _Prepared(fields=fields, signature=signature, steps=steps, is_workflow=is_workflow)
+    relayed = publishes_by_relay(signature.app)
+    if relayed:  # the message, before its stamps: the relay stamps it with the report's id
+        fields["sent_at"] = None
+        fields["outbox"] = outbox_entry(signature, workflow=is_workflow)
+    else:
+        # Due right after the commit; the outbox sets it back to NULL if the broker
+        # does not take the message (see async_actions.outbox).
+        fields["sent_at"] = timezone.now()
+        fields["outbox"] = ""  # every start's fields have the same names (start_actions)
+    return _Prepared(
+        fields=fields,
+        signature=signature,
+        steps=steps,
+        is_workflow=is_workflow,
+        relayed=relayed,
+    )
 
 
 def _check_own_task_ids(steps: Sequence[StepSpec]) -> None:
@@ -189,7 +210,10 @@ def start_action(
         report = new_report(prepared.fields)
         insert_report(report, using, given=prepared.fields)
         stamp_task(prepared.signature, report.pk, step=False)
-        transaction.on_commit(partial(report_publish, report, prepared.signature), using=using)
+        if not prepared.relayed:
+            transaction.on_commit(
+                partial(report_publish, report, prepared.signature), using=using
+            )
         action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)
         return report
     with transaction.atomic(using=using):
@@ -202,7 +226,10 @@ def start_action(
             if not created:
                 return report
         _record_steps_and_stamp([(report, prepared)])
-        transaction.on_commit(partial(report_publish, report, prepared.signature), using=using)
+        if not prepared.relayed:
+            transaction.on_commit(
+                partial(report_publish, report, prepared.signature), using=using
+            )
     action_started.send(sender=AsyncActionReport, report=report, signature=prepared.signature)
     return report
 
@@ -250,7 +277,7 @@ def start_actions(specs: Iterable[ActionSpec]) -> list[AsyncActionReport]:
     with transaction.atomic(using=using):
         reports, new = _create_many(prepared, keys, using)
         _record_steps_and_stamp(new)
-        sends = [(report, item.signature) for report, item in new]
+        sends = [(report, item.signature) for report, item in new if not item.relayed]
         if sends:
             transaction.on_commit(partial(reports_publish, sends), using=using)
     for report, item in new:
