@@ -120,6 +120,39 @@ def test_a_rolled_back_start_leaves_nothing_to_relay(app, broker):
     assert _messages(broker) == []
 
 
+class CallerDied(Exception):
+    """Stands for a caller killed between its commit and what follows it."""
+
+
+def _die_after_commit():
+    raise CallerDied
+
+
+@pytest.mark.parametrize("publish", ["commit", "relay"])
+def test_a_caller_that_dies_after_its_commit_loses_the_message_only_without_the_relay(
+    app, broker, publish
+):
+    with override_settings(ASYNC_ACTIONS={"PUBLISH": publish}):
+        # Django runs on_commit callbacks in order and stops at one that raises: this one,
+        # registered first, stops the caller before the start's own publish.
+        with pytest.raises(CallerDied), transaction.atomic():
+            transaction.on_commit(_die_after_commit)
+            start_action("Committed", app.tasks["outbox.add"].s(1, 2))
+        report = AsyncActionReport.objects.get()
+
+        sent = reports_relay(app=app)
+
+    report.refresh_from_db()
+    if publish == "relay":
+        assert sent == 1 and report.sent_at is not None
+        assert [headers["stamps"] for headers, _ in _messages(broker)] == [
+            {REPORT_ID_STAMP: report.pk}
+        ]
+    else:  # the report says sent, but nothing was: the reaper marks it lost later
+        assert sent == 0 and report.sent_at is not None
+        assert _messages(broker) == []
+
+
 @RELAYED
 def test_an_unreadable_entry_fails_its_report_and_the_others_are_sent(app, broker):
     good = start_action("Good", app.tasks["outbox.add"].s(1, 2))
@@ -166,22 +199,13 @@ def test_a_following_relay_waits_out_a_broker_outage_and_then_sends(app, broker)
 
 
 @RELAYED
-@pytest.mark.usefixtures("async_actions_worker")
-def test_relayed_actions_run_on_a_real_worker():
-    stop = threading.Event()
-    relay = threading.Thread(target=relay_forever, kwargs={"interval": 0.02, "stop": stop})
-    relay.start()
-    try:
-        single = start_action("Single", tasks.create_marker.s("relayed-1"))
-        workflow = start_action(
-            "Workflow", chain(tasks.noop.si(), tasks.create_marker.si("relayed-2"))
-        )
-        (many,) = start_actions([ActionSpec("Many", tasks.create_marker.s("relayed-3"))])
-        for report in (single, workflow, many):
-            assert wait_for_report(report).status == Status.OK
-    finally:
-        stop.set()
-        relay.join(timeout=15)
+@pytest.mark.usefixtures("action_worker", "action_relay")
+def test_relayed_actions_run_on_a_real_worker_with_the_testing_kits_relay():
+    single = start_action("Single", tasks.create_marker.s("relayed-1"))
+    workflow = start_action("Workflow", chain(tasks.noop.si(), tasks.create_marker.si("relayed-2")))
+    (many,) = start_actions([ActionSpec("Many", tasks.create_marker.s("relayed-3"))])
+    for report in (single, workflow, many):
+        assert wait_for_report(report).status == Status.OK
     steps = AsyncActionStep.objects.filter(report=workflow).order_by("position")
     assert [step.status for step in steps] == [Status.OK, Status.OK]
     assert sorted(Marker.objects.values_list("name", flat=True)) == [

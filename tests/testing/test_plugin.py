@@ -12,6 +12,7 @@ pytest_plugins = ["pytester"]
 
 WORKER_TESTS = """
 import pytest
+from django.test import override_settings
 
 from async_actions import start_action
 from async_actions.testing import wait_for_report
@@ -39,6 +40,18 @@ def test_a_fresh_worker_of_its_own(async_actions_worker, action_worker):
 
 @pytest.mark.django_db
 def test_forgot_transaction(action_worker):
+    raise AssertionError("never reached: the fixture fails first")
+
+
+@override_settings(ASYNC_ACTIONS={"PUBLISH": "relay"})
+@pytest.mark.django_db(transaction=True)
+def test_starts_through_the_relay(action_worker, action_relay):
+    report = wait_for_report(start_action("Add", add.s(2, 3)))
+    assert report.status == "ok" and report.sent_at is not None
+
+
+@pytest.mark.django_db
+def test_relay_forgot_transaction(action_relay):
     raise AssertionError("never reached: the fixture fails first")
 """
 
@@ -143,7 +156,7 @@ def test_fixtures_and_helpers_in_a_users_project(project: pytest.Pytester) -> No
 
     result = project.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=8, failed=1, errors=3)
+    result.assert_outcomes(passed=9, failed=1, errors=4)
     result.stdout.fnmatch_lines(
         [
             "*test_forgot_transaction*",
@@ -152,6 +165,7 @@ def test_fixtures_and_helpers_in_a_users_project(project: pytest.Pytester) -> No
             "when the surrounding transaction commits*rolled back*",
         ]
     )
+    result.stdout.fnmatch_lines(["*action_relay needs real commits: mark the test*"])
     result.stdout.fnmatch_lines(
         [
             "*eager_actions works inside the test's own transaction: mark the test "

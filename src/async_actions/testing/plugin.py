@@ -22,6 +22,7 @@ Fixtures (docs/testing.md has worked examples):
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -197,6 +198,31 @@ def action_worker(request: pytest.FixtureRequest) -> Iterator[WorkerProcess]:
     finally:
         app.conf.task_default_queue = session_queue
         worker.stop()
+
+
+@pytest.fixture
+def action_relay(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The outbox relay, in a thread of the test process while the test runs.
+
+    With PUBLISH = "relay" a start publishes nothing itself: use it with `action_worker`.
+    """
+    from async_actions.outbox import relay_forever
+
+    require_db_mode(request, "action_relay", "transaction")
+    app = request.getfixturevalue("async_actions_celery_app")
+    stop = threading.Event()
+    relay = threading.Thread(
+        target=relay_forever,
+        kwargs={"app": app, "interval": 0.02, "stop": stop},
+        name="async-actions-test-relay",
+        daemon=True,
+    )
+    relay.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        relay.join(timeout=30)
 
 
 @pytest.fixture
