@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,17 +42,46 @@ def purge_queue() -> None:
     app.control.purge()
 
 
-class Worker:
+class _Process:
+    """A subprocess a benchmark runs beside itself, stopped on exit; its output in a log."""
+
+    log_name = ""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / self.log_name
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command(), env=self.env, cwd=ROOT, stdout=log, stderr=log
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class Worker(_Process):
     """A prefork worker, concurrency 2, started on a queue already filled."""
 
-    def __init__(self, *, env: dict[str, str] | None = None, concurrency: int = 2) -> None:
-        self.env = {**os.environ, **(env or {})}
-        self.concurrency = concurrency
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / "aa-bench-worker.log"
+    log_name = "aa-bench-worker.log"
 
-    def __enter__(self) -> Worker:
-        command = [
+    def __init__(self, *, env: dict[str, str] | None = None, concurrency: int = 2) -> None:
+        super().__init__(env)
+        self.concurrency = concurrency
+
+    def command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "celery",
@@ -68,40 +98,15 @@ class Worker:
             "--without-mingle",
             "--without-heartbeat",
         ]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=log)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
-class Relay:
+class Relay(_Process):
     """`async_actions_relay --follow` in a process of its own (PUBLISH = "relay")."""
 
-    def __init__(self, *, env: dict[str, str] | None = None) -> None:
-        self.env = {**os.environ, **(env or {})}
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / "aa-bench-relay.log"
+    log_name = "aa-bench-relay.log"
 
-    def __enter__(self) -> Relay:
-        command = [sys.executable, "-m", "benchmarks.relay_main"]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=log)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "benchmarks.relay_main"]
 
 
 def wait_until_done(expected: int, timeout: float) -> None:

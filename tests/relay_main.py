@@ -17,18 +17,11 @@ def main(broker_url: str, queue: str, db_names: str, mode: str = "") -> None:
     for alias, name in json.loads(db_names).items():
         settings.DATABASES[alias]["NAME"] = name
     django.setup()
-    from celery import Celery
-
     from async_actions.outbox import reports_relay
+    from tests.outbox_support import outbox_app
 
     follow = mode == "--follow"
-    app = Celery("relay", broker=broker_url, set_as_current=follow)
-    app.conf.task_default_queue = queue
-
-    @app.task(name="outbox.add", shared=False)
-    def add(x: int, y: int) -> int:
-        return x + y
-
+    app = outbox_app(broker_url, queue, current=follow)
     if follow:  # the command relays with the current app
         from django.core.management import call_command
 
