@@ -47,7 +47,7 @@ from async_actions.canvas import leaves
 from async_actions.cleansing import cleanse_text, cleanse_texts
 from async_actions.conf import aa_settings
 from async_actions.models import AsyncActionReport, Status
-from async_actions.signatures import stamp_task
+from async_actions.signatures import stamp_steps, stamp_task
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +91,7 @@ def _outbox_signature(app: Celery, report: AsyncActionReport) -> Signature:
         return rebuild_signature(data, app=app)
     signature = rebuild_signature(data["signature"], app=app)
     if kind == "step":
-        for step in leaves(signature):
-            stamp_task(step.signature, report.pk, step=True)
+        stamp_steps(leaves(signature), report.pk)
     else:
         stamp_task(signature, report.pk, step=False)
     return signature
@@ -260,21 +259,21 @@ def _unsent() -> QuerySet[AsyncActionReport]:
     )
 
 
-
 def reports_relay(*, app: Celery | None = None, limit: int = 500) -> int:
     """Publish up to `limit` reports the broker did not take; returns how many it took."""
-    return _relay_pass(app or current_app, limit)[1]
+    return sum(report.sent_at is not None for report in _relay_pass(app or current_app, limit))
 
 
-def _relay_pass(app: Celery, limit: int) -> tuple[int, int]:
-    """(reports found unsent, reports the broker took) in one pass of at most `limit`."""
+def _relay_pass(app: Celery, limit: int) -> list[AsyncActionReport]:
+    """The reports one pass of at most `limit` claimed, as it left them: sent (`sent_at`
+    set), failed for good, or still unsent (the broker did not take them)."""
     using = router.db_for_write(AsyncActionReport)
     if connections[using].features.has_select_for_update_skip_locked:
         return _relay_locked(app, using, limit)
     return _relay_claimed(app, limit)
 
 
-def _relay_locked(app: Celery, using: str, limit: int) -> tuple[int, int]:
+def _relay_locked(app: Celery, using: str, limit: int) -> list[AsyncActionReport]:
     with transaction.atomic(using=using):
         # Published while the rows are locked, on purpose: the lock is the claim that keeps
         # other relays off them. The reports themselves are committed; a worker's start
@@ -283,7 +282,7 @@ def _relay_locked(app: Celery, using: str, limit: int) -> tuple[int, int]:
         sends = _readable(app, reports)
         sent = _publish_all(app, sends) if sends else []  # noqa: AA102
         _mark_sent(sent)
-    return len(reports), len(sent)
+    return reports
 
 
 def _readable(
@@ -335,13 +334,15 @@ def relay_forever(
     failing = False
     while not stop.is_set():
         try:
-            found, sent = _relay_pass(app, limit)
+            claimed = _relay_pass(app, limit)
         except DatabaseError as exc:
             connections.close_all()  # reconnect at the next pass
-            found, sent = 1, 0
             if not failing:
                 logger.error("The relay could not read the outbox; retrying: %s", exc)
-        if found and not sent:  # the broker (or the database) is not taking them
+            claimed, stuck = [], True
+        else:
+            stuck = any(_still_unsent(report) for report in claimed)
+        if stuck:  # the broker (or the database) is not taking them
             failing = True
             waiting = min(max(waiting * 2, interval, 0.5), RELAY_BACKOFF_MAX)
             stop.wait(waiting)
@@ -349,39 +350,41 @@ def relay_forever(
         if failing:
             logger.warning("The relay publishes again")
         failing, waiting = False, interval
-        if found < limit:  # caught up: wait for new ones
+        if len(claimed) < limit:  # caught up: wait for new ones
             stop.wait(interval)
     connections.close_all()
 
 
-def _relay_claimed(app: Celery, limit: int) -> tuple[int, int]:
-    found = sent = 0
+def _still_unsent(report: AsyncActionReport) -> bool:
+    return report.sent_at is None and report.status == Status.PENDING
+
+
+def _relay_claimed(app: Celery, limit: int) -> list[AsyncActionReport]:
+    claimed = []
     for report in list(_unsent()[:limit]):
         # The claim: only one relay's UPDATE finds the report still unsent.
         if not _unsent().filter(pk=report.pk).update(sent_at=timezone.now()):
             continue
-        found += 1
         report.sent_at = None
-        outcome = _relay_one(app, report)
-        if outcome == "down":
-            break
-        sent += outcome == "sent"
-    return found, sent
+        claimed.append(report)
+        _relay_one(app, report)
+        if _still_unsent(report):
+            break  # the broker is still down: leave the rest for the next pass
+    return claimed
 
 
-def _relay_one(app: Celery, report: AsyncActionReport) -> str:
-    """Publish one claimed report: "sent", "failed" (for good), or "down" (the broker)."""
+def _relay_one(app: Celery, report: AsyncActionReport) -> None:
+    """Publish one claimed report; it ends sent, failed for good, or unsent again."""
     try:
         signature = _outbox_signature(app, report)
     except Exception as exc:  # reading it again would fail the same way
         _fail_unreadable(report, exc)
-        return "failed"
+        return
     try:
         _publish(signature)
     except Exception as exc:
         # Give the claim back: _record_failure leaves the report unsent or fails it.
         AsyncActionReport.objects.filter(pk=report.pk).update(sent_at=None)
         _record_failure(report, signature, exc)
-        return "down" if report.status == Status.PENDING else "failed"
+        return
     _mark_sent([report])
-    return "sent"

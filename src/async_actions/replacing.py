@@ -20,7 +20,7 @@ from django.db.models import F
 
 from async_actions.canvas import leaves
 from async_actions.models import AsyncActionReport, AsyncActionStep, StepStatus
-from async_actions.signatures import check_signature, report_id_from_stamps, stamp_task
+from async_actions.signatures import check_signature, report_id_from_stamps, stamp_steps
 from async_actions.tracker import get_tracker
 
 
@@ -39,8 +39,7 @@ def replace_with(task: Task[Any, Any], signature: Signature) -> NoReturn:
     get_tracker().flush()
     with transaction.atomic():
         _record_steps(report_id, request.id, new_steps)
-    for step in new_steps:
-        stamp_task(step.signature, report_id, step=True)
+    stamp_steps(new_steps, report_id)
     raise task.replace(signature)
 
 

@@ -36,7 +36,7 @@ from async_actions.outbox import (
     reports_publish,
 )
 from async_actions.signals import action_started
-from async_actions.signatures import check_signature, stamp_task
+from async_actions.signatures import check_signature, stamp_steps, stamp_task
 from async_actions.stored import signature_from_storage, stored_signature
 
 logger = logging.getLogger(__name__)
@@ -347,8 +347,10 @@ def _record_steps_and_stamp(items: Sequence[tuple[AsyncActionReport, _Prepared]]
             f"is new ({exc})."
         ) from exc
     for report, item in items:
-        for step in item.steps:
-            stamp_task(step.signature, report.pk, step=item.is_workflow)
+        if item.is_workflow:
+            stamp_steps(item.steps, report.pk)
+        else:
+            stamp_task(item.signature, report.pk, step=False)
 
 
 def _same_action(existing: AsyncActionReport, fields: dict[str, Any]) -> AsyncActionReport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from celery.canvas import Signature
@@ -96,6 +97,12 @@ def _check_task(signature: Signature, *, json_encodable: bool) -> None:
             f"The arguments of {name!r} cannot be encoded with the {serializer!r} serializer: "
             f"{exc}. Pass ids and plain values, not objects."
         ) from exc
+
+
+def stamp_steps(steps: Iterable[StepSpec], report_id: int) -> None:
+    """Stamp every task of a workflow as a step of its report."""
+    for step in steps:
+        stamp_task(step.signature, report_id, step=True)
 
 
 def stamp_task(signature: Signature, report_id: int, *, step: bool) -> None:
